@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package rill builds, tests and benchmarks with. Idempotent: when all
+# packages are present it does nothing (no apt-get update, no root needed).
+set -euo pipefail
+
+packages=(
+    cmake ninja-build g++ clang clang-format
+    libconcurrentqueue-dev libmimalloc-dev catch2 libbenchmark-dev
+    libtbb-dev libboost-dev libreaderwriterqueue-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "rill: installing ${missing[*]}" >&2
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

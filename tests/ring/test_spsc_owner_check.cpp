@@ -1,0 +1,94 @@
+// A second thread on one side of an SpscRing is caught by the owner check (compiled in here with
+// RILL_CHECKS=1 whatever the build type): the process aborts with a message naming the side.
+
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "rill/ring/spsc_ring.hpp"
+
+static_assert(RILL_CHECKS, "this test needs the owner checks compiled in");
+
+namespace {
+
+struct ChildOutcome {
+    int signal = 0;  // the signal that ended the child, or 0 when it exited
+    std::string stderr_text;
+};
+
+/// Runs body in a forked child with stderr captured.
+template <class Body>
+ChildOutcome run_in_child(Body body) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        body();
+        _exit(0);
+    }
+    close(fds[1]);
+    ChildOutcome out;
+    char buf[512];
+    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
+        out.stderr_text.append(buf, n);
+    close(fds[0]);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a second producer thread aborts with a message", "[ring][spsc][checks]") {
+    const ChildOutcome out = run_in_child([] {
+        rill::SpscRing<std::uint64_t> ring(8);
+        (void)ring.try_push(std::uint64_t{1});
+        std::thread([&] { (void)ring.try_push(std::uint64_t{2}); }).join();
+    });
+    CHECK(out.signal == SIGABRT);
+    CHECK_THAT(out.stderr_text,
+               Catch::Matchers::Contains("SpscRing: producer side used by a second thread"));
+}
+
+TEST_CASE("a second consumer thread aborts with a message", "[ring][spsc][checks]") {
+    const ChildOutcome out = run_in_child([] {
+        rill::SpscRing<std::uint64_t> ring(8);
+        (void)ring.try_push(std::uint64_t{1});
+        (void)ring.try_pop();
+        std::thread([&] { (void)ring.try_pop(); }).join();
+    });
+    CHECK(out.signal == SIGABRT);
+    CHECK_THAT(out.stderr_text,
+               Catch::Matchers::Contains("SpscRing: consumer side used by a second thread"));
+}
+
+TEST_CASE("one thread per side passes the owner check", "[ring][spsc][checks]") {
+    const ChildOutcome out = run_in_child([] {
+        rill::SpscRing<std::uint64_t> ring(8);
+        std::thread producer([&] {
+            for (std::uint64_t i = 0; i < 1000; ++i) {
+                while (!ring.try_push(i))
+                    std::this_thread::yield();
+            }
+        });
+        std::thread consumer([&] {
+            for (std::uint64_t got = 0; got < 1000;)
+                got += ring.try_pop().has_value() ? 1 : 0;
+        });
+        producer.join();
+        consumer.join();
+    });
+    CHECK(out.signal == 0);
+    CHECK(out.stderr_text.empty());
+}
