@@ -75,10 +75,9 @@ TEST_CASE("many waiters and notify_all: everyone wakes", "[wait]") {
     std::vector<std::thread> waiters;
     for (int i = 0; i < 4; ++i) {
         waiters.emplace_back([&] {
+            // Catch2 assertions are for the main thread only: count here, check there.
             rill::Waiter w(rill::WaitPolicy::park());
-            REQUIRE(w.wait(
-                ec, [&] { return flag.load(); }, Clock::now() + 30s));
-            ++woken;
+            if (w.wait(ec, [&] { return flag.load(); }, Clock::now() + 30s)) ++woken;
         });
     }
     while (ec.waiters_approx() < 4)
@@ -154,9 +153,9 @@ TEST_CASE("a parked thread uses no CPU", "[wait]") {
         };
         rill::Waiter w(rill::WaitPolicy::spin_park(1000, 2));
         const long before = thread_cpu_micros();
-        REQUIRE(w.wait(
-            ec, [&] { return flag.load(); }, Clock::now() + 30s));
-        cpu_micros = thread_cpu_micros() - before;
+        if (w.wait(ec, [&] { return flag.load(); }, Clock::now() + 30s)) {
+            cpu_micros = thread_cpu_micros() - before;
+        }
     });
     std::this_thread::sleep_for(500ms);
     flag = true;
@@ -164,6 +163,6 @@ TEST_CASE("a parked thread uses no CPU", "[wait]") {
     sleeper.join();
     // CPU time of the waiting thread over 500 ms of waiting: the spin and yield budget only.
     // 25 ms is far above that budget and far below a thread that kept spinning (500 ms).
-    CHECK(cpu_micros >= 0);
+    CHECK(cpu_micros >= 0);  // the wait succeeded
     CHECK(cpu_micros < 25'000);
 }
