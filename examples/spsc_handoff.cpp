@@ -44,7 +44,8 @@ int main(int argc, char** argv) try {
     std::thread producer([&] {
         rill::Waiter waiter(policy);
         for (std::uint64_t next = 1; next <= items;) {
-            rill::RingSpans<std::uint64_t> slots = ring.claim(std::min<std::uint64_t>(batch, items - next + 1));
+            rill::RingSpans<std::uint64_t> slots =
+                ring.claim(std::min<std::uint64_t>(batch, items - next + 1));
             if (slots.empty()) {
                 waiter.wait(not_full, [&] { return ring.size_approx() < ring.capacity(); });
                 continue;
@@ -72,15 +73,18 @@ int main(int argc, char** argv) try {
         not_full.notify_one();
     }
     producer.join();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     const std::uint64_t expect = items * (items + 1) / 2;
-    std::printf("items %llu, capacity %zu, batch %zu: %.1f M items/s; consumer spun %llu, "
-                "yielded %llu, parked %llu times\n",
-                static_cast<unsigned long long>(received), capacity, batch, static_cast<double>(items) / secs / 1e6,
-                static_cast<unsigned long long>(waiter.stats().spins),
-                static_cast<unsigned long long>(waiter.stats().yields),
-                static_cast<unsigned long long>(waiter.stats().parks));
+    std::printf(
+        "items %llu, capacity %zu, batch %zu: %.1f M items/s; consumer spun %llu, "
+        "yielded %llu, parked %llu times\n",
+        static_cast<unsigned long long>(received), capacity, batch,
+        static_cast<double>(items) / secs / 1e6,
+        static_cast<unsigned long long>(waiter.stats().spins),
+        static_cast<unsigned long long>(waiter.stats().yields),
+        static_cast<unsigned long long>(waiter.stats().parks));
     if (sum != expect || received != items) {
         std::fprintf(stderr, "spsc_handoff: checksum %llu, expected %llu\n",
                      static_cast<unsigned long long>(sum), static_cast<unsigned long long>(expect));

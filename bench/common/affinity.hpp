@@ -36,7 +36,7 @@ inline void pin_this_thread(std::size_t k) {
 
 /// Pins the calling thread for its lifetime and restores its previous mask on destruction.
 class ScopedPin {
-public:
+  public:
     explicit ScopedPin(std::size_t k) {
         pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_);
         pin_this_thread(k);
@@ -45,7 +45,7 @@ public:
     ScopedPin(const ScopedPin&) = delete;
     ScopedPin& operator=(const ScopedPin&) = delete;
 
-private:
+  private:
     cpu_set_t saved_{};
 };
 

@@ -16,7 +16,7 @@
 namespace rill::bench {
 
 class Team {
-public:
+  public:
     explicit Team(std::vector<std::function<void()>> helper_roles) : pin_(0) {
         for (std::size_t k = 0; k < helper_roles.size(); ++k) {
             threads_.emplace_back([this, k, role = std::move(helper_roles[k])] {
@@ -24,7 +24,8 @@ public:
                 for (std::uint64_t seen = 0;;) {
                     std::uint64_t g;
                     // acquire: pairs with the release bump in round(): the round's setup is seen.
-                    while ((g = generation_.load(std::memory_order_acquire)) == seen) idle();
+                    while ((g = generation_.load(std::memory_order_acquire)) == seen)
+                        idle();
                     if (g == kStop) return;
                     seen = g;
                     role();
@@ -38,7 +39,8 @@ public:
     ~Team() {
         // release: pairs with the helpers' acquire load.
         generation_.store(kStop, std::memory_order_release);
-        for (auto& t : threads_) t.join();
+        for (auto& t : threads_)
+            t.join();
     }
 
     /// Starts a round on every helper, runs main_role here, then waits for the helpers.
@@ -50,10 +52,11 @@ public:
         generation_.fetch_add(1, std::memory_order_release);
         main_role();
         // acquire: pairs with the helpers' release increment.
-        while (finished_.load(std::memory_order_acquire) != target) idle();
+        while (finished_.load(std::memory_order_acquire) != target)
+            idle();
     }
 
-private:
+  private:
     static constexpr std::uint64_t kStop = ~std::uint64_t{0};
 
     // More threads than cores (MPMC 2P2C on two cores): give the core away while waiting.
@@ -75,7 +78,7 @@ private:
 /// How a thread waits for a peer queue in a benchmark: pause while it has a core of its own,
 /// yield when threads outnumber cores.
 class Spin {
-public:
+  public:
     explicit Spin(bool oversubscribed) : oversubscribed_(oversubscribed) {}
     void operator()() const noexcept {
         if (oversubscribed_) {
@@ -85,7 +88,7 @@ public:
         }
     }
 
-private:
+  private:
     bool oversubscribed_;
 };
 

@@ -9,6 +9,7 @@
 //   bench_ring [--reps=N] [--quick] [google benchmark flags, e.g. --benchmark_filter=spsc]
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,7 +33,9 @@ constexpr std::uint64_t kTripsPerRound = 1 << 11;
 constexpr std::size_t kCapacity = 1024;
 constexpr std::size_t kBatchCapacity = 4096;
 
-bool oversubscribed(std::size_t threads) { return threads > allowed_cpus().size(); }
+bool oversubscribed(std::size_t threads) {
+    return threads > allowed_cpus().size();
+}
 
 /// Sends items first..first+n-1 into q, batch at a time where Q has batch operations.
 template <class Q>
@@ -41,8 +44,10 @@ void produce(Q& q, Item first, std::uint64_t n, std::size_t batch, std::vector<I
     if constexpr (BatchQueue<Q>) {
         if (batch > 1) {
             for (std::uint64_t i = 0; i < n;) {
-                const std::size_t b = static_cast<std::size_t>(std::min<std::uint64_t>(batch, n - i));
-                for (std::size_t j = 0; j < b; ++j) buf[j] = first + i + j;
+                const std::size_t b =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(batch, n - i));
+                for (std::size_t j = 0; j < b; ++j)
+                    buf[j] = first + i + j;
                 for (std::size_t done = 0; done < b;) {
                     const std::size_t k = q.push_n(buf.data() + done, b - done);
                     if (k == 0) spin();
@@ -54,7 +59,8 @@ void produce(Q& q, Item first, std::uint64_t n, std::size_t batch, std::vector<I
         }
     }
     for (std::uint64_t i = 0; i < n; ++i) {
-        while (!q.push(first + i)) spin();
+        while (!q.push(first + i))
+            spin();
     }
 }
 
@@ -65,10 +71,12 @@ Item consume(Q& q, std::uint64_t n, std::size_t batch, std::vector<Item>& buf, c
     if constexpr (BatchQueue<Q>) {
         if (batch > 1) {
             for (std::uint64_t got = 0; got < n;) {
-                const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(batch, n - got));
+                const std::size_t want =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(batch, n - got));
                 const std::size_t k = q.pop_n(buf.data(), want);
                 if (k == 0) spin();
-                for (std::size_t j = 0; j < k; ++j) sum += buf[j];
+                for (std::size_t j = 0; j < k; ++j)
+                    sum += buf[j];
                 got += k;
             }
             return sum;
@@ -76,7 +84,8 @@ Item consume(Q& q, std::uint64_t n, std::size_t batch, std::vector<Item>& buf, c
     }
     for (std::uint64_t got = 0; got < n; ++got) {
         Item v = 0;
-        while (!q.pop(v)) spin();
+        while (!q.pop(v))
+            spin();
         sum += v;
     }
     return sum;
@@ -91,7 +100,9 @@ std::size_t pop_some(Q& q, std::vector<Item>& buf, std::size_t batch) {
     return q.pop(buf[0]) ? 1 : 0;
 }
 
-Item sum_of_range(Item first, std::uint64_t n) { return n * first + n * (n - 1) / 2; }
+Item sum_of_range(Item first, std::uint64_t n) {
+    return n * first + n * (n - 1) / 2;
+}
 
 template <class Q>
 void spsc_throughput(benchmark::State& state, std::size_t capacity, std::size_t batch) {
@@ -116,17 +127,21 @@ void round_trip(benchmark::State& state) {
     Team team({[&] {
         for (std::uint64_t k = 0; k < kTripsPerRound; ++k) {
             Item v = 0;
-            while (!there.pop(v)) spin();
-            while (!back.push(v + 1)) spin();
+            while (!there.pop(v))
+                spin();
+            while (!back.push(v + 1))
+                spin();
         }
     }});
     std::uint64_t trips = 0, wrong = 0;
     for (auto _ : state) {
         team.round([&] {
             for (std::uint64_t k = 0; k < kTripsPerRound; ++k) {
-                while (!there.push(k)) spin();
+                while (!there.push(k))
+                    spin();
                 Item v = 0;
-                while (!back.pop(v)) spin();
+                while (!back.pop(v))
+                    spin();
                 wrong += v != k + 1;
             }
         });
@@ -157,13 +172,15 @@ void mpmc_2p2c(benchmark::State& state, std::size_t batch) {
         std::vector<Item>& buf = bufs[kProducers + c];
         for (;;) {
             const std::size_t k = pop_some(q, buf, batch);
-            for (std::size_t j = 0; j < k; ++j) sums[c] += buf[j];
+            for (std::size_t j = 0; j < k; ++j)
+                sums[c] += buf[j];
             if (k > 0) continue;
             // acquire: pairs with the producers' release increments; after both, an empty queue
             // stays empty for this round.
             if (producers_done.load(std::memory_order_acquire) == kProducers) {
                 const std::size_t last = pop_some(q, buf, batch);
-                for (std::size_t j = 0; j < last; ++j) sums[c] += buf[j];
+                for (std::size_t j = 0; j < last; ++j)
+                    sums[c] += buf[j];
                 if (last == 0) return;
             } else {
                 spin();
@@ -197,9 +214,9 @@ void add(const std::string& name, const Settings& s, F&& f) {
         ->MinTime(s.min_time)
         ->Repetitions(s.reps)
         ->DisplayAggregatesOnly(true)
-        ->ComputeStatistics("min", [](const std::vector<double>& v) {
-            return *std::min_element(v.begin(), v.end());
-        })
+        ->ComputeStatistics(
+            "min",
+            [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
         ->ComputeStatistics("max", [](const std::vector<double>& v) {
             return *std::max_element(v.begin(), v.end());
         });
@@ -230,7 +247,9 @@ struct Stat {
 
 /// Shows the usual console table (aggregates only) and keeps each benchmark's items/s.
 class SummaryReporter : public benchmark::ConsoleReporter {
-public:
+  public:
+    SummaryReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
+
     std::map<std::string, Stat> stats;
 
     void ReportRuns(const std::vector<Run>& runs) override {
@@ -261,9 +280,10 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
         return it == stats.end() || it->second.median == 0 ? nullptr : &it->second;
     };
     const auto cpus = allowed_cpus();
-    std::printf("\n## Ring benchmark summary\n\n%s, %zu CPUs allowed; thread k pinned to CPU %d, %d, ...;"
-                " median of %d repetitions (min-max).\n\n",
-                cpu_model().c_str(), cpus.size(), cpus[0], cpus[1 % cpus.size()], s.reps);
+    std::printf(
+        "\n## Ring benchmark summary\n\n%s, %zu CPUs allowed; thread k pinned to CPU %d, %d, ...;"
+        " median of %d repetitions (min-max).\n\n",
+        cpu_model().c_str(), cpus.size(), cpus[0], cpus[1 % cpus.size()], s.reps);
     std::printf("| benchmark | Mitems/s median | min-max | ns/item |\n|---|---:|---:|---:|\n");
     for (const auto& [name, st] : stats) {
         if (st.median == 0) continue;
@@ -279,30 +299,32 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
         const bool boost_better = boost1->median >= rwq1->median;
         const double best = boost_better ? boost1->median : rwq1->median;
         const double r = rill1->median / best;
-        std::printf("- SpscRing single-item vs the better of boost spsc and ReaderWriterQueue (%s): "
-                    "%.2fx (target >= 1.3x) %s\n",
-                    boost_better ? "boost" : "ReaderWriterQueue", r, verdict(r >= 1.3));
+        std::printf(
+            "- SpscRing single-item vs the better of boost spsc and ReaderWriterQueue (%s): "
+            "%.2fx (target >= 1.3x) %s\n",
+            boost_better ? "boost" : "ReaderWriterQueue", r, verdict(r >= 1.3));
     }
     const Stat* b1 = get("spsc/batch:1/rill::SpscRing");
     const Stat* b64 = get("spsc/batch:64/rill::SpscRing");
     if (b1 && b64) {
         const double r = b64->median / b1->median;
-        std::printf("- SpscRing batch 64 vs its own single-item rate: %.2fx (target >= 5x) %s\n",
-                    r, verdict(r >= 5));
+        std::printf("- SpscRing batch 64 vs its own single-item rate: %.2fx (target >= 5x) %s\n", r,
+                    verdict(r >= 5));
     }
     if (const Stat* rt = get("spsc/round-trip/rill::SpscRing")) {
         std::string best_name;
         double best = 0;
         for (const auto& [name, st] : stats) {
-            if (name.rfind("spsc/round-trip/", 0) == 0 && name.find("rill::") == std::string::npos &&
-                st.median > best) {
+            if (name.rfind("spsc/round-trip/", 0) == 0 &&
+                name.find("rill::") == std::string::npos && st.median > best) {
                 best = st.median;
                 best_name = name.substr(16);
             }
         }
         if (best > 0) {
-            std::printf("- round trip: SpscRing %.0f ns vs best peer %s %.0f ns (target: no worse) %s\n",
-                        1e9 / rt->median, best_name.c_str(), 1e9 / best, verdict(rt->median >= best));
+            std::printf(
+                "- round trip: SpscRing %.0f ns vs best peer %s %.0f ns (target: no worse) %s\n",
+                1e9 / rt->median, best_name.c_str(), 1e9 / best, verdict(rt->median >= best));
         }
     }
     const Stat* m1 = get("mpmc-2p2c/batch:1/rill::MpmcRing");

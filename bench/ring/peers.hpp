@@ -5,10 +5,10 @@
 // push/pop return false when full/empty; the caller waits and retries. The mutex + condition
 // variable channel blocks instead, like a Go channel, and never returns false.
 
-#include <boost/lockfree/spsc_queue.hpp>
 #include <concurrentqueue/concurrentqueue.h>
 #include <readerwriterqueue/readerwriterqueue.h>
 #include <tbb/concurrent_queue.h>
+#include <boost/lockfree/spsc_queue.hpp>
 
 #include <condition_variable>
 #include <cstdint>

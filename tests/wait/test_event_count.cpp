@@ -77,7 +77,9 @@ TEST_CASE("many waiters and notify_all: everyone wakes", "[wait]") {
         waiters.emplace_back([&] {
             // Catch2 assertions are for the main thread only: count here, check there.
             rill::Waiter w(rill::WaitPolicy::park());
-            if (w.wait(ec, [&] { return flag.load(); }, Clock::now() + 30s)) ++woken;
+            if (w.wait(
+                    ec, [&] { return flag.load(); }, Clock::now() + 30s))
+                ++woken;
         });
     }
     while (ec.waiters_approx() < 4)
@@ -153,7 +155,8 @@ TEST_CASE("a parked thread uses no CPU", "[wait]") {
         };
         rill::Waiter w(rill::WaitPolicy::spin_park(1000, 2));
         const long before = thread_cpu_micros();
-        if (w.wait(ec, [&] { return flag.load(); }, Clock::now() + 30s)) {
+        if (w.wait(
+                ec, [&] { return flag.load(); }, Clock::now() + 30s)) {
             cpu_micros = thread_cpu_micros() - before;
         }
     });

@@ -32,7 +32,7 @@
 #include "rill/detail/cache_line.hpp"
 #include "rill/detail/memory.hpp"
 #include "rill/detail/ring_capacity.hpp"
-#include "rill/detail/thread_owner.hpp"
+#include "rill/detail/side_checks.hpp"
 #include "rill/ring/ring_spans.hpp"
 
 namespace rill {
@@ -136,14 +136,14 @@ class SpscRing {
             producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
             free_slots = cap - static_cast<std::size_t>(tail - producer_.cached_head);
         }
-        producer_.claimed = std::min(n, free_slots);
-        return span_at(producer_.slots, producer_.mask, tail, producer_.claimed);
+        const std::size_t k = std::min(n, free_slots);
+        producer_.debug.remember(k);
+        return span_at(producer_.slots, producer_.mask, tail, k);
     }
 
     /// Makes the first k claimed slots (which the caller has constructed) visible to the consumer.
     void publish(std::size_t k) noexcept {
-        RILL_ASSERT(k <= producer_.claimed, "SpscRing::publish: more slots than claimed");
-        producer_.claimed = 0;
+        producer_.debug.check_and_forget(k, "SpscRing::publish: more slots than claimed");
         if (k == 0) return;
         // relaxed load: own index. release store: publishes the constructed items; pairs with the
         // consumer's acquire load of tail_ in peek().
@@ -197,14 +197,14 @@ class SpscRing {
             consumer_.cached_tail = producer_.tail.load(std::memory_order_acquire);
             ready = static_cast<std::size_t>(consumer_.cached_tail - head);
         }
-        consumer_.peeked = std::min(max_items, ready);
-        return span_at(consumer_.slots, consumer_.mask, head, consumer_.peeked);
+        const std::size_t k = std::min(max_items, ready);
+        consumer_.debug.remember(k);
+        return span_at(consumer_.slots, consumer_.mask, head, k);
     }
 
     /// Destroys the first k peeked items and hands their slots back to the producer.
     void release(std::size_t k) noexcept {
-        RILL_ASSERT(k <= consumer_.peeked, "SpscRing::release: more items than peeked");
-        consumer_.peeked = 0;
+        consumer_.debug.check_and_forget(k, "SpscRing::release: more items than peeked");
         if (k == 0) return;
         // relaxed: own index.
         const std::uint64_t head = consumer_.head.load(std::memory_order_relaxed);
@@ -249,16 +249,16 @@ class SpscRing {
         std::uint64_t cached_head = 0;
         T* slots = nullptr;
         std::size_t mask = 0;
-        std::size_t claimed = 0;
         [[no_unique_address]] detail::ThreadOwner owner;
+        [[no_unique_address]] detail::RunSize debug;  // slots claimed, checked by publish()
     };
     struct alignas(detail::kFalseSharingRange) ConsumerSide {
         std::atomic<std::uint64_t> head{0};
         std::uint64_t cached_tail = 0;
         T* slots = nullptr;
         std::size_t mask = 0;
-        std::size_t peeked = 0;
         [[no_unique_address]] detail::ThreadOwner owner;
+        [[no_unique_address]] detail::RunSize debug;  // items peeked, checked by release()
     };
     static_assert(sizeof(ProducerSide) == detail::kFalseSharingRange &&
                       sizeof(ConsumerSide) == detail::kFalseSharingRange,

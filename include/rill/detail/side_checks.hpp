@@ -1,6 +1,9 @@
 #pragma once
-// Debug check that one side of a single-threaded-per-side structure (an SPSC ring's producer or
-// consumer) is used by one thread only. Compiled out unless RILL_CHECKS.
+// Debug checks for the sides of single-threaded-per-side structures (an SPSC ring's producer or
+// consumer): one thread per side, and runs given back no larger than handed out. Compiled out
+// unless RILL_CHECKS.
+
+#include <cstddef>
 
 #include "rill/detail/assert.hpp"
 
@@ -37,5 +40,26 @@ class ThreadOwner {
     void check(const char*) noexcept {}
 };
 #endif
+
+/// Debug record of the size of the last run handed out (claim/peek), so that the matching
+/// publish/release cannot pass more. Empty and free unless RILL_CHECKS.
+class RunSize {
+  public:
+#if RILL_CHECKS
+    void remember(std::size_t n) noexcept {
+        size_ = n;
+    }
+    void check_and_forget(std::size_t k, const char* misuse_message) noexcept {
+        if (k > size_) assert_fail("k <= size of the run", misuse_message, __FILE__, __LINE__);
+        size_ = 0;
+    }
+
+  private:
+    std::size_t size_ = 0;
+#else
+    void remember(std::size_t) noexcept {}
+    void check_and_forget(std::size_t, const char*) noexcept {}
+#endif
+};
 
 }  // namespace rill::detail

@@ -73,6 +73,27 @@ TEST_CASE("a second consumer thread aborts with a message", "[ring][spsc][checks
                Catch::Matchers::Contains("SpscRing: consumer side used by a second thread"));
 }
 
+TEST_CASE("publishing or releasing more than was handed out aborts with a message",
+          "[ring][spsc][checks]") {
+    const ChildOutcome publish = run_in_child([] {
+        rill::SpscRing<std::uint64_t> ring(8);
+        (void)ring.claim(2);
+        ring.publish(3);
+    });
+    CHECK(publish.signal == SIGABRT);
+    CHECK_THAT(publish.stderr_text,
+               Catch::Matchers::Contains("SpscRing::publish: more slots than claimed"));
+    const ChildOutcome release = run_in_child([] {
+        rill::SpscRing<std::uint64_t> ring(8);
+        (void)ring.try_push(std::uint64_t{1});
+        (void)ring.peek(1);
+        ring.release(2);
+    });
+    CHECK(release.signal == SIGABRT);
+    CHECK_THAT(release.stderr_text,
+               Catch::Matchers::Contains("SpscRing::release: more items than peeked"));
+}
+
 TEST_CASE("one thread per side passes the owner check", "[ring][spsc][checks]") {
     const ChildOutcome out = run_in_child([] {
         rill::SpscRing<std::uint64_t> ring(8);
