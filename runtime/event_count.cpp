@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -73,7 +74,10 @@ void EventCount::wait(Key key) noexcept {
 
 bool EventCount::wait_until(Key key, std::chrono::steady_clock::time_point deadline) noexcept {
     // steady_clock is CLOCK_MONOTONIC on Linux, the clock FUTEX_WAIT_BITSET measures against.
-    const auto since_epoch = deadline.time_since_epoch();
+    // A deadline before the clock's epoch is simply past: clamp it, since futex rejects a
+    // negative time with EINVAL rather than timing out.
+    const auto since_epoch =
+        std::max(deadline.time_since_epoch(), std::chrono::steady_clock::duration::zero());
     const auto secs = std::chrono::floor<std::chrono::seconds>(since_epoch);
     const timespec ts{
         .tv_sec = static_cast<time_t>(secs.count()),

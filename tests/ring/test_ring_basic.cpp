@@ -59,6 +59,8 @@ TEMPLATE_TEST_CASE("batch operations move up to n items and stop at full or empt
     TestType ring(16);
     std::vector<std::uint64_t> in(40);
     std::iota(in.begin(), in.end(), 1);
+    CHECK(ring.try_push_n(in.begin(), 0) == 0);  // empty requests return at once
+    CHECK(ring.try_pop_n(in.begin(), 0) == 0);
     CHECK(ring.try_push_n(in.begin(), 10) == 10);
     CHECK(ring.try_push_n(in.begin() + 10, 30) == 6);  // only 6 slots left
     CHECK(ring.try_push_n(in.begin(), 1) == 0);

@@ -136,6 +136,13 @@ TEST_CASE("EventCount: prepare, cancel, and a timed wait without notify", "[wait
     CHECK_FALSE(ec.wait_for(key, 15ms));
     CHECK(Clock::now() - start >= 15ms);
     CHECK(ec.waiters_approx() == 0);
+    // Deadlines outside the clock's range: one long past times out at once, a huge timeout
+    // saturates instead of overflowing.
+    CHECK_FALSE(ec.wait_until(ec.prepare_wait(), Clock::time_point::min()));
+    const rill::EventCount::Key huge = ec.prepare_wait();
+    ec.notify_one();
+    CHECK(ec.wait_for(huge, std::chrono::hours::max()));
+    CHECK(ec.waiters_approx() == 0);
     // A notify that lands between prepare_wait and wait makes wait return at once.
     const rill::EventCount::Key key2 = ec.prepare_wait();
     ec.notify_one();

@@ -76,24 +76,27 @@ class MpmcRing {
 
     [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
 
-    /// Constructs one item from args; false when the ring is full.
+    /// Constructs one item from args; false when the ring is full (args are then untouched).
     template <class... Args>
-    [[nodiscard]] bool try_emplace(Args&&... args) noexcept(
-        std::is_nothrow_constructible_v<T, Args...>) {
-        if constexpr (!std::is_nothrow_constructible_v<T, Args...>) {
-            // A claimed position must be published, so a throwing constructor runs first.
-            T item(std::forward<Args>(args)...);
-            return try_emplace(std::move(item));
-        } else {
-            std::uint64_t pos = 0;
-            if (claim(tail_, 0, 1, pos) == 0) return false;
-            publish(pos, std::forward<Args>(args)...);
-            return true;
-        }
+    [[nodiscard]] bool try_emplace(Args&&... args) noexcept {
+        // A claimed position must be published, so construction cannot be allowed to throw; and
+        // building a temporary first would consume rvalue args even when the ring is full.
+        static_assert(std::is_nothrow_constructible_v<T, Args...>,
+                      "MpmcRing::try_emplace: constructing T from these arguments may throw; "
+                      "build the item first and try_push(std::move(item))");
+        std::uint64_t pos = 0;
+        if (claim(tail_, 0, 1, pos) == 0) return false;
+        publish(pos, std::forward<Args>(args)...);
+        return true;
     }
     [[nodiscard]] bool try_push(T&& item) noexcept { return try_emplace(std::move(item)); }
     [[nodiscard]] bool try_push(const T& item) noexcept(std::is_nothrow_copy_constructible_v<T>) {
-        return try_emplace(item);
+        if constexpr (std::is_nothrow_copy_constructible_v<T>) {
+            return try_emplace(item);
+        } else {
+            T copy(item);  // may throw, before anything is claimed; `item` stays as it was
+            return try_emplace(std::move(copy));
+        }
     }
 
     /// Constructs up to n items from *first, *(first+1), ... (pass a move_iterator to move) with
@@ -127,6 +130,8 @@ class MpmcRing {
     /// Moves up to n items to *out, *(out+1), ... with one CAS. Returns how many were popped.
     template <class OutIt>
     [[nodiscard]] std::size_t try_pop_n(OutIt out, std::size_t n) noexcept {
+        static_assert(std::is_nothrow_assignable_v<std::iter_reference_t<OutIt>, T&&>,
+                      "MpmcRing::try_pop_n: assigning to *out may throw; pop into a T array");
         std::uint64_t pos = 0;
         const std::size_t k = claim(head_, 1, n, pos);
         for (std::size_t i = 0; i < k; ++i, ++out) {
@@ -151,6 +156,7 @@ class MpmcRing {
     struct Slot {
         std::atomic<std::uint64_t> seq;
         alignas(T) unsigned char storage[sizeof(T)];
+        /// The live item (only between publish and consume).
         T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
     };
     static constexpr std::size_t kAlign = alignof(Slot) > detail::kCacheLine ? alignof(Slot)
@@ -163,6 +169,7 @@ class MpmcRing {
     /// in `pos`. 0 when the first slot is not ready (ring full for producers, empty for consumers).
     std::size_t claim(std::atomic<std::uint64_t>& counter, std::uint64_t lag, std::size_t n,
                       std::uint64_t& pos) noexcept {
+        if (n == 0) return 0;  // the scan below would find no slot and retry for ever
         // relaxed: the counter only hands out positions; slot data is ordered by `seq`.
         pos = counter.load(std::memory_order_relaxed);
         for (;;) {
@@ -194,7 +201,8 @@ class MpmcRing {
     template <class... Args>
     void publish(std::uint64_t pos, Args&&... args) noexcept {
         Slot& s = slot(pos);
-        std::construct_at(s.item(), std::forward<Args>(args)...);
+        // No T lives in the slot yet, so no launder: construct into the raw storage.
+        std::construct_at(reinterpret_cast<T*>(s.storage), std::forward<Args>(args)...);
         // release: publishes the item; pairs with a consumer's acquire load in claim().
         s.seq.store(pos + 1, std::memory_order_release);
     }

@@ -122,7 +122,7 @@ class SpscRing {
     }
 
     /// Zero-copy write: up to n free slots, uninitialized. Construct items in them in order
-    /// (std::construct_at, or plain assignment for implicit-lifetime types), then publish(k).
+    /// (std::construct_at, or plain assignment for trivially copyable types), then publish(k).
     /// Returns an empty run when the ring is full.
     [[nodiscard]] RingSpans<T> claim(std::size_t n) noexcept {
         producer_.owner.check("SpscRing: producer side used by a second thread");
@@ -174,6 +174,8 @@ class SpscRing {
     /// Moves up to n items to *out, *(out+1), ... with one acquire and one release.
     template <class OutIt>
     [[nodiscard]] std::size_t try_pop_n(OutIt out, std::size_t n) noexcept {
+        static_assert(std::is_nothrow_assignable_v<std::iter_reference_t<OutIt>, T&&>,
+                      "SpscRing::try_pop_n: assigning to *out may throw; pop into a T array");
         const RingSpans<T> items = peek(n);
         items.for_each([&](T& x) {
             *out = std::move(x);

@@ -45,8 +45,14 @@ class EventCount {
     bool wait_until(Key key, std::chrono::steady_clock::time_point deadline) noexcept;
     template <class Rep, class Period>
     bool wait_for(Key key, std::chrono::duration<Rep, Period> timeout) noexcept {
-        return wait_until(key, std::chrono::steady_clock::now() +
-                                   std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+        using Clock = std::chrono::steady_clock;
+        const Clock::time_point now = Clock::now();
+        // Saturate instead of overflowing for huge timeouts.
+        const auto room = std::chrono::duration<double>(Clock::time_point::max() - now);
+        if (std::chrono::duration<double>(timeout) >= room) {
+            return wait_until(key, Clock::time_point::max());
+        }
+        return wait_until(key, now + std::chrono::ceil<Clock::duration>(timeout));
     }
 
     /// Wakes one waiter, if any.

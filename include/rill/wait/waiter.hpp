@@ -50,7 +50,14 @@ class Waiter {
         }
         for (;;) {
             const EventCount::Key key = events.prepare_wait();
-            if (ready()) {
+            bool now_ready = false;
+            try {
+                now_ready = ready();
+            } catch (...) {
+                events.cancel_wait();  // a throwing condition must not leave a phantom waiter
+                throw;
+            }
+            if (now_ready) {
                 events.cancel_wait();
                 return true;
             }
