@@ -3,7 +3,8 @@
 //   spsc/batch:B   the same moving B items per operation (where the queue has batch operations)
 //   spsc/round-trip ping-pong over two queues: one item there and back
 //   mpmc-2p2c/batch:B 2 producers -> 2 consumers
-// Each benchmark repeats (default 5) and reports median, min and max; the summary at the end gives
+// Each benchmark repeats (default 5, repetitions of all benchmarks interleaved in random order) and
+// reports median, min and max; the summary at the end gives
 // ratios against the peers measured in this same run, and the targets from BUILD.md.
 //
 //   bench_ring [--reps=N] [--quick] [google benchmark flags, e.g. --benchmark_filter=spsc]
@@ -374,6 +375,13 @@ int main(int argc, char** argv) {
     add_mpmc<ConcurrentQueue>(s, {1, 64});
     add_mpmc<TbbBoundedQueue>(s, {1});
 
+    // Interleave the repetitions of all benchmarks in random order, so that a slow phase of a
+    // shared machine spreads over every queue instead of landing on one.
+    std::string interleave = "--benchmark_enable_random_interleaving=true";
+    const bool user_set_interleaving = std::any_of(args.begin(), args.end(), [](const char* a) {
+        return std::string(a).rfind("--benchmark_enable_random_interleaving", 0) == 0;
+    });
+    if (!user_set_interleaving) args.push_back(interleave.data());
     int bench_argc = static_cast<int>(args.size());
     benchmark::Initialize(&bench_argc, args.data());
     if (benchmark::ReportUnrecognizedArguments(bench_argc, args.data())) return 2;

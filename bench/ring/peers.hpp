@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "rill/ring/mpmc_ring.hpp"
@@ -22,25 +23,19 @@ namespace rill::bench {
 
 using Item = std::uint64_t;
 
-struct RillSpsc {
-    static constexpr const char* name = "rill::SpscRing";
-    explicit RillSpsc(std::size_t cap) : q(cap) {}
+template <template <class> class Ring>
+struct RillRing {
+    static constexpr const char* name =
+        std::is_same_v<Ring<Item>, SpscRing<Item>> ? "rill::SpscRing" : "rill::MpmcRing";
+    explicit RillRing(std::size_t cap) : q(cap) {}
     bool push(Item v) noexcept { return q.try_push(v); }
     bool pop(Item& v) noexcept { return q.try_pop(v); }
     std::size_t push_n(const Item* p, std::size_t n) noexcept { return q.try_push_n(p, n); }
     std::size_t pop_n(Item* p, std::size_t n) noexcept { return q.try_pop_n(p, n); }
-    SpscRing<Item> q;
+    Ring<Item> q;
 };
-
-struct RillMpmc {
-    static constexpr const char* name = "rill::MpmcRing";
-    explicit RillMpmc(std::size_t cap) : q(cap) {}
-    bool push(Item v) noexcept { return q.try_push(v); }
-    bool pop(Item& v) noexcept { return q.try_pop(v); }
-    std::size_t push_n(const Item* p, std::size_t n) noexcept { return q.try_push_n(p, n); }
-    std::size_t pop_n(Item* p, std::size_t n) noexcept { return q.try_pop_n(p, n); }
-    MpmcRing<Item> q;
-};
+using RillSpsc = RillRing<SpscRing>;
+using RillMpmc = RillRing<MpmcRing>;
 
 struct BoostSpsc {
     static constexpr const char* name = "boost::lockfree::spsc_queue";

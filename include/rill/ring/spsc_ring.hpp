@@ -58,9 +58,10 @@ class SpscRing {
         detail::validate_ring_capacity("SpscRing", capacity, 1, sizeof(T));
         T* slots = static_cast<T*>(detail::allocate_aligned(capacity * sizeof(T), kSlotAlign));
         // relaxed: the ring is not shared yet; whoever receives it synchronizes with this thread.
-        producer_.tail.store(seed.value, std::memory_order_relaxed);
-        consumer_.head.store(seed.value, std::memory_order_relaxed);
-        producer_.cached_head = consumer_.cached_tail = seed.value;
+        tail_.store(seed.value, std::memory_order_relaxed);
+        head_.store(seed.value, std::memory_order_relaxed);
+        producer_.tail = producer_.cached_head = seed.value;
+        consumer_.head = consumer_.cached_tail = seed.value;
         producer_.slots = consumer_.slots = slots;
         producer_.mask = consumer_.mask = capacity - 1;
     }
@@ -70,9 +71,8 @@ class SpscRing {
 
     /// Destroys the items still in the ring. No producer or consumer may be running.
     ~SpscRing() {
-        // relaxed: the caller guarantees both sides have stopped and synchronized with us.
-        const std::uint64_t tail = producer_.tail.load(std::memory_order_relaxed);
-        for (std::uint64_t i = consumer_.head.load(std::memory_order_relaxed); i != tail; ++i) {
+        // The caller guarantees both sides have stopped and synchronized with us.
+        for (std::uint64_t i = consumer_.head; i != producer_.tail; ++i) {
             std::destroy_at(&consumer_.slots[i & consumer_.mask]);
         }
         detail::free_aligned(consumer_.slots, capacity() * sizeof(T), kSlotAlign);
@@ -126,14 +126,13 @@ class SpscRing {
     /// Returns an empty run when the ring is full.
     [[nodiscard]] RingSpans<T> claim(std::size_t n) noexcept {
         producer_.owner.check("SpscRing: producer side used by a second thread");
-        // relaxed: tail_ is written only by this thread.
-        const std::uint64_t tail = producer_.tail.load(std::memory_order_relaxed);
+        const std::uint64_t tail = producer_.tail;
         const std::size_t cap = producer_.mask + 1;
         std::size_t free_slots = cap - static_cast<std::size_t>(tail - producer_.cached_head);
         if (free_slots < n) {
             // acquire: pairs with the consumer's release store of head_ in release(); slots below
             // the loaded head are no longer read by the consumer and may be rebuilt.
-            producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
+            producer_.cached_head = head_.load(std::memory_order_acquire);
             free_slots = cap - static_cast<std::size_t>(tail - producer_.cached_head);
         }
         const std::size_t k = std::min(n, free_slots);
@@ -145,10 +144,10 @@ class SpscRing {
     void publish(std::size_t k) noexcept {
         producer_.debug.check_and_forget(k, "SpscRing::publish: more slots than claimed");
         if (k == 0) return;
-        // relaxed load: own index. release store: publishes the constructed items; pairs with the
-        // consumer's acquire load of tail_ in peek().
-        producer_.tail.store(producer_.tail.load(std::memory_order_relaxed) + k,
-                             std::memory_order_release);
+        producer_.tail += k;
+        // release: publishes the constructed items; pairs with the consumer's acquire load of
+        // tail_ in peek().
+        tail_.store(producer_.tail, std::memory_order_release);
     }
 
     // ---- consumer side -------------------------------------------------------------------
@@ -190,13 +189,12 @@ class SpscRing {
     [[nodiscard]] RingSpans<T> peek(
         std::size_t max_items = std::numeric_limits<std::size_t>::max()) noexcept {
         consumer_.owner.check("SpscRing: consumer side used by a second thread");
-        // relaxed: head_ is written only by this thread.
-        const std::uint64_t head = consumer_.head.load(std::memory_order_relaxed);
+        const std::uint64_t head = consumer_.head;
         std::size_t ready = static_cast<std::size_t>(consumer_.cached_tail - head);
         if (ready < max_items) {
             // acquire: pairs with the producer's release store of tail_ in publish(); the items
             // below the loaded tail are fully constructed.
-            consumer_.cached_tail = producer_.tail.load(std::memory_order_acquire);
+            consumer_.cached_tail = tail_.load(std::memory_order_acquire);
             ready = static_cast<std::size_t>(consumer_.cached_tail - head);
         }
         const std::size_t k = std::min(max_items, ready);
@@ -208,8 +206,7 @@ class SpscRing {
     void release(std::size_t k) noexcept {
         consumer_.debug.check_and_forget(k, "SpscRing::release: more items than peeked");
         if (k == 0) return;
-        // relaxed: own index.
-        const std::uint64_t head = consumer_.head.load(std::memory_order_relaxed);
+        const std::uint64_t head = consumer_.head;
         if constexpr (!std::is_trivially_destructible_v<T>) {
             for (std::uint64_t i = head; i != head + k; ++i) {
                 std::destroy_at(&consumer_.slots[i & consumer_.mask]);
@@ -217,7 +214,8 @@ class SpscRing {
         }
         // release: the slots are free (items destroyed); pairs with the producer's acquire load
         // of head_ in claim().
-        consumer_.head.store(head + k, std::memory_order_release);
+        consumer_.head = head + k;
+        head_.store(head + k, std::memory_order_release);
     }
 
     // ---- either side ---------------------------------------------------------------------
@@ -226,8 +224,8 @@ class SpscRing {
     [[nodiscard]] std::size_t size_approx() const noexcept {
         // acquire on both: a consistent-enough pair; head is read first so the result never
         // exceeds capacity by more than what was published in between (clamped below).
-        const std::uint64_t head = consumer_.head.load(std::memory_order_acquire);
-        const std::uint64_t tail = producer_.tail.load(std::memory_order_acquire);
+        const std::uint64_t head = head_.load(std::memory_order_acquire);
+        const std::uint64_t tail = tail_.load(std::memory_order_acquire);
         const auto n = static_cast<std::size_t>(tail - head);
         return n > capacity() ? capacity() : n;
     }
@@ -244,10 +242,13 @@ class SpscRing {
         return {{slots + start, first}, {slots, n - first}};
     }
 
-    // Each side's hot fields on lines of their own; each side carries its own copy of the
-    // read-only slots/mask so that it never reads the other side's line for them.
+    // Layout: four false-sharing ranges. Each side's private state (its own index, its cached
+    // copy of the other's, and its own copy of slots/mask) is touched by that side only; the
+    // published indices tail_ and head_ each sit alone, written by their owner and read by the
+    // other side only when its cache runs out. A side never reads a line the other side writes,
+    // except the one index it must read to make progress.
     struct alignas(detail::kFalseSharingRange) ProducerSide {
-        std::atomic<std::uint64_t> tail{0};
+        std::uint64_t tail = 0;  // private copy of tail_
         std::uint64_t cached_head = 0;
         T* slots = nullptr;
         std::size_t mask = 0;
@@ -255,7 +256,7 @@ class SpscRing {
         [[no_unique_address]] detail::RunSize debug;  // slots claimed, checked by publish()
     };
     struct alignas(detail::kFalseSharingRange) ConsumerSide {
-        std::atomic<std::uint64_t> head{0};
+        std::uint64_t head = 0;  // private copy of head_
         std::uint64_t cached_tail = 0;
         T* slots = nullptr;
         std::size_t mask = 0;
@@ -268,6 +269,8 @@ class SpscRing {
 
     ProducerSide producer_;
     ConsumerSide consumer_;
+    alignas(detail::kFalseSharingRange) std::atomic<std::uint64_t> tail_{0};  // producer publishes
+    alignas(detail::kFalseSharingRange) std::atomic<std::uint64_t> head_{0};  // consumer publishes
 };
 
 }  // namespace rill
