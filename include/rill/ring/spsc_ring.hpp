@@ -9,10 +9,13 @@
 //  * The consumer destroys (or moves out of) slots [head, head+k), then stores head+k with
 //    release. The producer's acquire load of head_ that sees head+k therefore orders its reuse
 //    of those slots after the consumer is done with them.
-//  * Each side keeps a private copy of the other side's index (cached_head_, cached_tail_); the
+//  * Each side keeps a private copy of the other side's index (cached_head, cached_tail); the
 //    copy is stale only towards "fuller" (producer) or "emptier" (consumer), which is safe, and
 //    is refreshed only when it says there is not enough room or data for the request. So an
 //    uncontended side touches the other side's cache line once per refill, not once per item.
+//  * Each side also keeps its own index privately and only writes the published atomic, so the
+//    line the other side polls is never read by its owner: measured, this made a round trip
+//    1.3x faster than with index and private state sharing a line (BUILD.md).
 // Unsigned wrap-around of the 64-bit counters is harmless: only differences are used.
 
 #include <algorithm>
