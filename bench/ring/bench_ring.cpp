@@ -16,7 +16,9 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <string>
@@ -340,16 +342,19 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
 }  // namespace
 }  // namespace rill::bench
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace rill::bench;
     Settings s;
     std::vector<char*> args;
     for (int i = 0; i < argc; ++i) {
         const std::string a = argv[i];
         if (a.rfind("--reps=", 0) == 0) {
-            s.reps = std::atoi(a.c_str() + 7);
-            if (s.reps < 1) {
-                std::fprintf(stderr, "bench_ring: --reps=%s: expected a whole number >= 1\n",
+            char* end = nullptr;
+            const long reps = std::strtol(a.c_str() + 7, &end, 10);
+            s.reps = static_cast<int>(reps);
+            if (*end != '\0' || end == a.c_str() + 7 || reps < 1 || reps > 1000) {
+                std::fprintf(stderr,
+                             "bench_ring: --reps=%s: expected a whole number from 1 to 1000\n",
                              a.c_str() + 7);
                 return 2;
             }
@@ -390,4 +395,7 @@ int main(int argc, char** argv) {
     print_summary(reporter.stats, s);
     benchmark::Shutdown();
     return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_ring: %s\n", e.what());
+    return 2;
 }

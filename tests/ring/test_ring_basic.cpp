@@ -38,7 +38,7 @@ TEMPLATE_TEST_CASE("a ring is FIFO, bounded, and reports its size", "[ring]",
     std::uint64_t out = 0;
     CHECK_FALSE(ring.try_pop(out));
     CHECK(ring.empty_approx());
-    for (int lap = 0; lap < 3; ++lap) {  // several laps through the storage
+    for (std::uint64_t lap = 0; lap < 3; ++lap) {  // several laps through the storage
         for (std::uint64_t i = 0; i < capacity; ++i)
             REQUIRE(ring.try_push(i + 100 * lap));
         CHECK_FALSE(ring.try_push(std::uint64_t{999}));
