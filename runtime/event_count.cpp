@@ -95,15 +95,19 @@ bool EventCount::wait_until(Key key, std::chrono::steady_clock::time_point deadl
     return notified;
 }
 
-void EventCount::notify(int n) noexcept {
+bool EventCount::has_waiters() noexcept {
 #ifdef RILL_EVENT_COUNT_RMW
-    if (waiters_.fetch_add(0, std::memory_order_seq_cst) == 0) return;
+    return waiters_.fetch_add(0, std::memory_order_seq_cst) != 0;
 #else
     // Pairs with the fence in prepare_wait(): either we see its waiter, or it sees the condition.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // relaxed: ordered by the fence above.
-    if (waiters_.load(std::memory_order_relaxed) == 0) return;
+    return waiters_.load(std::memory_order_relaxed) != 0;
 #endif
+}
+
+void EventCount::notify(int n) noexcept {
+    if (!has_waiters()) return;
     // release: pairs with the acquire loads of epoch_ in prepare_wait() and wait().
     epoch_.fetch_add(1, std::memory_order_release);
     futex_wake(epoch_, n);

@@ -1,6 +1,10 @@
 #pragma once
 // The public API of rill.
 
+#include "rill/pool/object_pool.hpp"
+#include "rill/pool/pool_options.hpp"
+#include "rill/pool/pool_stats.hpp"
+#include "rill/pool/pooled.hpp"
 #include "rill/ring/mpmc_ring.hpp"
 #include "rill/ring/ring_spans.hpp"
 #include "rill/ring/spsc_ring.hpp"

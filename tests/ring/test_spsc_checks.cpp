@@ -3,53 +3,17 @@
 
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <csignal>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <thread>
 
 #include "rill/ring/spsc_ring.hpp"
+#include "support/child_process.hpp"
 
 static_assert(RILL_CHECKS, "this test needs the owner checks compiled in");
 
-namespace {
-
-struct ChildOutcome {
-    int signal = 0;  // the signal that ended the child, or 0 when it exited
-    std::string stderr_text;
-};
-
-/// Runs body in a forked child with stderr captured.
-template <class Body>
-ChildOutcome run_in_child(Body body) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        std::signal(SIGABRT, SIG_DFL);  // the expected abort is not a Catch2 failure
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        body();
-        _exit(0);
-    }
-    close(fds[1]);
-    ChildOutcome out;
-    char buf[512];
-    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
-        out.stderr_text.append(buf, n);
-    close(fds[0]);
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
-    return out;
-}
-
-}  // namespace
+using rill::test::ChildOutcome;
+using rill::test::run_in_child;
 
 TEST_CASE("a second producer thread aborts with a message", "[ring][spsc][checks]") {
     const ChildOutcome out = run_in_child([] {

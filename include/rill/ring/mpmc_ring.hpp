@@ -17,6 +17,10 @@
 // (seq = p + 1) that consumers acquire. Consumers mirror this with head_ and seq == p + 1.
 // Each producer's items take increasing positions and each consumer claims increasing
 // positions, so items from one producer reach any one consumer in the order they were pushed.
+// As in Vyukov's ring, "full" and "empty" are per slot: try_push fails while the consumer of the
+// slot's previous lap is still moving its item out, even if other slots are free; try_pop fails
+// while the producer of the next position is still writing, even if later positions are ready.
+// Both conditions last as long as one item's move; callers that know there is room retry.
 
 #include <algorithm>
 #include <atomic>

@@ -60,6 +60,10 @@ class EventCount {
     /// Wakes every waiter.
     void notify_all() noexcept { notify(kAll); }
 
+    /// The notifier's half of the protocol without the wake-up: after making the condition true,
+    /// tells whether a waiter may be sleeping on it (then notify). Costs what an idle notify does.
+    [[nodiscard]] bool has_waiters() noexcept;
+
     /// Threads between prepare_wait() and the end of their wait, at some moment during the call.
     [[nodiscard]] std::uint32_t waiters_approx() const noexcept {
         // relaxed: a statistic.

@@ -1,0 +1,253 @@
+#include "rill/detail/pool_core.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "rill/detail/assert.hpp"
+#include "rill/detail/cpu_relax.hpp"
+#include "rill/detail/memory.hpp"
+#include "rill/wait/waiter.hpp"
+
+namespace rill {
+
+void PoolOptions::validate() const {
+    if (capacity == 0 || capacity > kMaxCapacity) {
+        throw std::invalid_argument("PoolOptions.capacity " + std::to_string(capacity) +
+                                    " is out of range: expected 1 to " +
+                                    std::to_string(kMaxCapacity) + " objects");
+    }
+    if (thread_caches > kMaxThreadCaches) {
+        throw std::invalid_argument("PoolOptions.thread_caches " + std::to_string(thread_caches) +
+                                    " is out of range: expected 0 to " +
+                                    std::to_string(kMaxThreadCaches));
+    }
+    if (cache_items == 0 || cache_items > kMaxCacheItems) {
+        throw std::invalid_argument("PoolOptions.cache_items " + std::to_string(cache_items) +
+                                    " is out of range: expected 1 to " +
+                                    std::to_string(kMaxCacheItems));
+    }
+}
+
+std::ostream& operator<<(std::ostream& out, const PoolStats& s) {
+    return out << "capacity " << s.capacity << ", in use " << s.in_use << ", cached " << s.cached
+               << ", high water " << s.high_water << ", failed acquires " << s.failed_acquires
+               << ", waits " << s.waits;
+}
+
+namespace detail {
+
+std::uint32_t thread_ordinal() noexcept {
+    static std::atomic<std::uint32_t> next{0};
+    // relaxed: only uniqueness matters.
+    thread_local const std::uint32_t ordinal = next.fetch_add(1, std::memory_order_relaxed);
+    return ordinal;
+}
+
+PoolCore::PoolCore(const PoolOptions& options)
+    : capacity_((options.validate(), options.capacity)),
+      cache_count_(options.thread_caches),
+      cache_items_(options.cache_items),
+      free_(std::max<std::size_t>(2, std::bit_ceil(options.capacity))) {
+    if (cache_count_ > 0) {
+        void* mem = allocate_aligned(sizeof(Cache) * cache_count_, alignof(Cache));
+        caches_ = static_cast<Cache*>(mem);
+        std::uninitialized_default_construct_n(caches_, cache_count_);
+    }
+    for (std::uint32_t i = 0; i < capacity_; ++i) {
+        const bool pushed = free_.try_push(i);
+        RILL_ASSERT(pushed, "PoolCore: the free list holds every index");
+        (void)pushed;
+    }
+}
+
+PoolCore::~PoolCore() {
+    if (caches_ != nullptr) {
+        std::destroy_n(caches_, cache_count_);
+        free_aligned(caches_, sizeof(Cache) * cache_count_, alignof(Cache));
+    }
+}
+
+PoolCore::Cache* PoolCore::own_cache() const noexcept {
+    return cache_count_ == 0 ? nullptr : &caches_[thread_ordinal() % cache_count_];
+}
+
+bool PoolCore::try_lock(Cache& c) noexcept {
+    // acquire: pairs with the release in unlock(): the previous holder's changes are seen.
+    return !c.locked.exchange(true, std::memory_order_acquire);
+}
+
+void PoolCore::lock(Cache& c) noexcept {
+    // Critical sections are a few loads and stores; only a preempted holder makes this wait.
+    for (unsigned spins = 0; !try_lock(c); ++spins) {
+        if (spins < 64) {
+            cpu_relax();
+        } else {
+            std::this_thread::yield();
+        }
+    }
+}
+
+void PoolCore::unlock(Cache& c) noexcept {
+    // release: publishes the cache's contents to the next holder's acquire.
+    c.locked.store(false, std::memory_order_release);
+}
+
+std::size_t PoolCore::out_of_list() const noexcept {
+    // size_approx races with takers and returners and may briefly exceed the pool's capacity.
+    const std::size_t free_now = free_.size_approx();
+    return free_now >= capacity_ ? 0 : capacity_ - free_now;
+}
+
+void PoolCore::note_taken_from_list() noexcept {
+    const std::size_t out = out_of_list();
+    // relaxed: a statistic; the CAS loop only keeps the maximum.
+    std::size_t seen = high_water_.load(std::memory_order_relaxed);
+    while (out > seen && !high_water_.compare_exchange_weak(seen, out, std::memory_order_relaxed)) {
+    }
+}
+
+void PoolCore::push_shared(const std::uint32_t* items, std::size_t n) noexcept {
+    // The list holds at least capacity_ indices, so it always has room; a push fails only for the
+    // moment a consumer that claimed the slot's previous index is still reading it.
+    for (std::size_t pushed = 0, spins = 0; pushed < n;) {
+        const std::size_t k = free_.try_push_n(items + pushed, n - pushed);
+        pushed += k;
+        if (k > 0) {
+            spins = 0;
+        } else if (++spins < 64) {
+            cpu_relax();
+        } else {
+            RILL_ASSERT(free_.size_approx() < capacity_,
+                        "PoolCore: free list full (an index returned twice?)");
+            std::this_thread::yield();
+        }
+    }
+}
+
+bool PoolCore::take_shared(std::uint32_t& index) noexcept {
+    if (free_.try_pop(index)) {
+        note_taken_from_list();
+        return true;
+    }
+    for (std::uint32_t i = 0; i < cache_count_; ++i) {
+        Cache& c = caches_[i];
+        lock(c);
+        const bool found = c.count > 0;
+        if (found) index = c.items[--c.count];
+        unlock(c);
+        if (found) return true;
+    }
+    return false;
+}
+
+bool PoolCore::try_take(std::uint32_t& index) noexcept {
+    // acquire: pairs with the release in close(); a closed pool hands out nothing.
+    if (closed_.load(std::memory_order_acquire)) return false;
+    if (Cache* c = own_cache(); c != nullptr && try_lock(*c)) {
+        if (c->count == 0) {
+            // Refill half a cache with one CAS on the shared list.
+            c->count = static_cast<std::uint32_t>(
+                free_.try_pop_n(c->items, std::max<std::uint32_t>(1, cache_items_ / 2)));
+            if (c->count > 0) note_taken_from_list();
+        }
+        const bool found = c->count > 0;
+        if (found) index = c->items[--c->count];
+        unlock(*c);
+        if (found) return true;
+    }
+    if (take_shared(index)) return true;
+    // relaxed: a statistic.
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+}
+
+bool PoolCore::take(std::uint32_t& index, const WaitPolicy& policy,
+                    std::chrono::steady_clock::time_point deadline) {
+    Waiter waiter(policy);  // validates the policy before anything else
+    auto closed_error = [] {
+        return std::runtime_error("ObjectPool: closed while acquire() waited for an object");
+    };
+    // acquire: as in try_take().
+    if (closed_.load(std::memory_order_acquire)) throw closed_error();
+    if (try_take(index)) return true;
+    // relaxed: statistics and a count the destructor polls; ordering comes from freed_.
+    waits_.fetch_add(1, std::memory_order_relaxed);
+    inside_take_.fetch_add(1, std::memory_order_relaxed);
+    bool took = false;
+    waiter.wait(
+        freed_,
+        [&] {
+            took = take_shared(index);
+            // acquire: as in try_take().
+            return took || closed_.load(std::memory_order_acquire);
+        },
+        deadline);
+    // release: everything this thread did with the pool precedes the destructor's acquire load.
+    inside_take_.fetch_sub(1, std::memory_order_release);
+    if (took) return true;
+    // acquire: as in try_take().
+    if (closed_.load(std::memory_order_acquire)) throw closed_error();
+    return false;
+}
+
+void PoolCore::put(std::uint32_t index) noexcept {
+    Cache* c = own_cache();
+    if (c != nullptr && try_lock(*c)) {
+        if (c->count == cache_items_) {
+            // Full: hand the older half back with one CAS.
+            const std::uint32_t keep = cache_items_ / 2;
+            push_shared(c->items, c->count - keep);
+            std::copy(c->items + (c->count - keep), c->items + c->count, c->items);
+            c->count = keep;
+        }
+        c->items[c->count++] = index;
+        unlock(*c);
+        // relaxed: ordered by the cache flag (see the argument in the header). A waiter that
+        // locked this cache before us is counted; one that locks it after us finds the index.
+        if (freed_.waiters_approx() == 0) return;
+        lock(*c);
+        push_shared(c->items, c->count);
+        c->count = 0;
+        unlock(*c);
+    } else {
+        push_shared(&index, 1);
+    }
+    freed_.notify_all();  // a fence and a load when nobody waits
+}
+
+void PoolCore::close() noexcept {
+    // release: pairs with the acquire loads in try_take() and take().
+    closed_.store(true, std::memory_order_release);
+    freed_.notify_all();
+}
+
+void PoolCore::wait_until_no_waiters() const noexcept {
+    // acquire: pairs with the release decrement in take().
+    while (inside_take_.load(std::memory_order_acquire) != 0)
+        std::this_thread::yield();
+}
+
+PoolStats PoolCore::stats() noexcept {
+    PoolStats s;
+    s.capacity = capacity_;
+    for (std::uint32_t i = 0; i < cache_count_; ++i) {
+        lock(caches_[i]);
+        s.cached += caches_[i].count;
+        unlock(caches_[i]);
+    }
+    const std::size_t out = out_of_list();
+    s.in_use = out > s.cached ? out - s.cached : 0;
+    // relaxed: statistics.
+    s.high_water = high_water_.load(std::memory_order_relaxed);
+    s.failed_acquires = failed_.load(std::memory_order_relaxed);
+    s.waits = waits_.load(std::memory_order_relaxed);
+    return s;
+}
+
+}  // namespace detail
+}  // namespace rill
