@@ -168,13 +168,14 @@ bool PoolCore::try_take(std::uint32_t& index) noexcept {
 
 bool PoolCore::take(std::uint32_t& index, const WaitPolicy& policy,
                     std::chrono::steady_clock::time_point deadline) {
-    Waiter waiter(policy);  // validates the policy before anything else
+    policy.validate();  // bad input fails every call, not only one that has to wait
     auto closed_error = [] {
         return std::runtime_error("ObjectPool: closed while acquire() waited for an object");
     };
     // acquire: as in try_take().
     if (closed_.load(std::memory_order_acquire)) throw closed_error();
     if (try_take(index)) return true;
+    Waiter waiter(policy);
     // relaxed: statistics and a count the destructor polls; ordering comes from freed_.
     waits_.fetch_add(1, std::memory_order_relaxed);
     inside_take_.fetch_add(1, std::memory_order_relaxed);

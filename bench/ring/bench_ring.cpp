@@ -10,21 +10,17 @@
 //   bench_ring [--reps=N] [--quick] [google benchmark flags, e.g. --benchmark_filter=spsc]
 
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <exception>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "common/affinity.hpp"
+#include "common/bench_main.hpp"
 #include "common/team.hpp"
 #include "ring/peers.hpp"
 
@@ -205,26 +201,6 @@ void mpmc_2p2c(benchmark::State& state, std::size_t batch) {
 
 // ---- registration and summary ---------------------------------------------------------------
 
-struct Settings {
-    int reps = 5;
-    double min_time = 0.3;
-};
-
-template <class F>
-void add(const std::string& name, const Settings& s, F&& f) {
-    benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(f))
-        ->UseRealTime()
-        ->MinTime(s.min_time)
-        ->Repetitions(s.reps)
-        ->DisplayAggregatesOnly(true)
-        ->ComputeStatistics(
-            "min",
-            [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
-        ->ComputeStatistics("max", [](const std::vector<double>& v) {
-            return *std::max_element(v.begin(), v.end());
-        });
-}
-
 template <class Q>
 void add_spsc(const Settings& s, std::initializer_list<std::size_t> batches) {
     add(std::string("spsc/single/") + Q::name, s,
@@ -244,55 +220,12 @@ void add_mpmc(const Settings& s, std::initializer_list<std::size_t> batches) {
     }
 }
 
-struct Stat {
-    double median = 0, min = 0, max = 0;
-};
-
-/// Shows the usual console table (aggregates only) and keeps each benchmark's items/s.
-class SummaryReporter : public benchmark::ConsoleReporter {
-  public:
-    SummaryReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
-
-    std::map<std::string, Stat> stats;
-
-    void ReportRuns(const std::vector<Run>& runs) override {
-        for (const Run& r : runs) {
-            if (r.run_type != Run::RT_Aggregate || r.error_occurred) continue;
-            const auto it = r.counters.find("items_per_second");
-            if (it == r.counters.end()) continue;
-            Stat& s = stats[r.run_name.function_name];
-            if (r.aggregate_name == "median") s.median = it->second.value;
-            if (r.aggregate_name == "min") s.min = it->second.value;
-            if (r.aggregate_name == "max") s.max = it->second.value;
-        }
-        ConsoleReporter::ReportRuns(runs);
-    }
-};
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    for (std::string line; std::getline(f, line);) {
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    }
-    return "unknown CPU";
-}
-
 void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) {
     auto get = [&](const std::string& name) -> const Stat* {
         const auto it = stats.find(name);
         return it == stats.end() || it->second.median == 0 ? nullptr : &it->second;
     };
-    const auto cpus = allowed_cpus();
-    std::printf(
-        "\n## Ring benchmark summary\n\n%s, %zu CPUs allowed; thread k pinned to CPU %d, %d, ...;"
-        " median of %d repetitions (min-max).\n\n",
-        cpu_model().c_str(), cpus.size(), cpus[0], cpus[1 % cpus.size()], s.reps);
-    std::printf("| benchmark | Mitems/s median | min-max | ns/item |\n|---|---:|---:|---:|\n");
-    for (const auto& [name, st] : stats) {
-        if (st.median == 0) continue;
-        std::printf("| %s | %.1f | %.1f-%.1f | %.1f |\n", name.c_str(), st.median / 1e6,
-                    st.min / 1e6, st.max / 1e6, 1e9 / st.median);
-    }
+    print_table("Ring benchmark summary", stats, s);
     std::printf("\nTargets (ratios of medians from this run):\n");
     auto verdict = [](bool met) { return met ? "met" : "MISSED"; };
     const Stat* rill1 = get("spsc/single/rill::SpscRing");
@@ -342,60 +275,20 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
 }  // namespace
 }  // namespace rill::bench
 
-int main(int argc, char** argv) try {
+int main(int argc, char** argv) {
     using namespace rill::bench;
-    Settings s;
-    std::vector<char*> args;
-    for (int i = 0; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a.rfind("--reps=", 0) == 0) {
-            char* end = nullptr;
-            const long reps = std::strtol(a.c_str() + 7, &end, 10);
-            s.reps = static_cast<int>(reps);
-            if (*end != '\0' || end == a.c_str() + 7 || reps < 1 || reps > 1000) {
-                std::fprintf(stderr,
-                             "bench_ring: --reps=%s: expected a whole number from 1 to 1000\n",
-                             a.c_str() + 7);
-                return 2;
-            }
-        } else if (a == "--quick") {
-            s.reps = 3;
-            s.min_time = 0.05;
-        } else {
-            args.push_back(argv[i]);
-        }
-    }
-    if (allowed_cpus().size() < 2) {
-        std::fprintf(stderr, "bench_ring: needs at least 2 CPUs in the affinity mask, has %zu\n",
-                     allowed_cpus().size());
-        return 2;
-    }
-    add_spsc<RillSpsc>(s, {1, 8, 64, 256});
-    add_spsc<BoostSpsc>(s, {8, 64, 256});
-    add_spsc<ReaderWriterQueue>(s, {});
-    add_spsc<ConcurrentQueue>(s, {64});
-    add_spsc<TbbBoundedQueue>(s, {});
-    add_spsc<MutexChannel>(s, {});
-    add_mpmc<RillMpmc>(s, {1, 64});
-    add_mpmc<ConcurrentQueue>(s, {1, 64});
-    add_mpmc<TbbBoundedQueue>(s, {1});
-
-    // Interleave the repetitions of all benchmarks in random order, so that a slow phase of a
-    // shared machine spreads over every queue instead of landing on one.
-    std::string interleave = "--benchmark_enable_random_interleaving=true";
-    const bool user_set_interleaving = std::any_of(args.begin(), args.end(), [](const char* a) {
-        return std::string(a).rfind("--benchmark_enable_random_interleaving", 0) == 0;
-    });
-    if (!user_set_interleaving) args.push_back(interleave.data());
-    int bench_argc = static_cast<int>(args.size());
-    benchmark::Initialize(&bench_argc, args.data());
-    if (benchmark::ReportUnrecognizedArguments(bench_argc, args.data())) return 2;
-    SummaryReporter reporter;
-    benchmark::RunSpecifiedBenchmarks(&reporter);
-    print_summary(reporter.stats, s);
-    benchmark::Shutdown();
-    return 0;
-} catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_ring: %s\n", e.what());
-    return 2;
+    return bench_main(
+        "bench_ring", argc, argv,
+        [](const Settings& s) {
+            add_spsc<RillSpsc>(s, {1, 8, 64, 256});
+            add_spsc<BoostSpsc>(s, {8, 64, 256});
+            add_spsc<ReaderWriterQueue>(s, {});
+            add_spsc<ConcurrentQueue>(s, {64});
+            add_spsc<TbbBoundedQueue>(s, {});
+            add_spsc<MutexChannel>(s, {});
+            add_mpmc<RillMpmc>(s, {1, 64});
+            add_mpmc<ConcurrentQueue>(s, {1, 64});
+            add_mpmc<TbbBoundedQueue>(s, {1});
+        },
+        print_summary);
 }

@@ -42,6 +42,13 @@ TEST_CASE("pool options are checked with messages naming the value", "[pool]") {
                                 std::invalid_argument, "expected 1 to 64");
 }
 
+TEST_CASE("acquire rejects a bad wait policy even when an object is free", "[pool]") {
+    rill::ObjectPool<int> pool({.capacity = 2});
+    RILL_CHECK_THROWS_WITH_TEXT(pool.acquire(rill::WaitPolicy::spin_yield(1u << 30)),
+                                std::invalid_argument, "WaitPolicy.spin 1073741824 exceeds");
+    CHECK(pool.stats().in_use == 0);
+}
+
 TEST_CASE("a pool hands out each object once, comes back empty when exhausted, and reuses",
           "[pool]") {
     const std::uint32_t caches = GENERATE(0u, 16u);

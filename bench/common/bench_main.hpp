@@ -1,0 +1,145 @@
+#pragma once
+// What every rill benchmark binary shares: registration with repetitions and min/max statistics,
+// a reporter that keeps each benchmark's items/s, the summary table, and main() with rill's own
+// flags (--reps=N, --quick) next to Google Benchmark's.
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/affinity.hpp"
+
+namespace rill::bench {
+
+struct Settings {
+    int reps = 5;
+    double min_time = 0.3;
+};
+
+/// Registers a benchmark with the repetitions and statistics every rill benchmark uses.
+template <class F>
+void add(const std::string& name, const Settings& s, F&& f) {
+    benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(f))
+        ->UseRealTime()
+        ->MinTime(s.min_time)
+        ->Repetitions(s.reps)
+        ->DisplayAggregatesOnly(true)
+        ->ComputeStatistics(
+            "min",
+            [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
+        ->ComputeStatistics("max", [](const std::vector<double>& v) {
+            return *std::max_element(v.begin(), v.end());
+        });
+}
+
+struct Stat {
+    double median = 0, min = 0, max = 0;
+};
+
+/// Shows the usual console table (aggregates only) and keeps each benchmark's items/s.
+class SummaryReporter : public benchmark::ConsoleReporter {
+  public:
+    SummaryReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
+
+    std::map<std::string, Stat> stats;
+
+    void ReportRuns(const std::vector<Run>& runs) override {
+        for (const Run& r : runs) {
+            if (r.run_type != Run::RT_Aggregate || r.error_occurred) continue;
+            const auto it = r.counters.find("items_per_second");
+            if (it == r.counters.end()) continue;
+            Stat& s = stats[r.run_name.function_name];
+            if (r.aggregate_name == "median") s.median = it->second.value;
+            if (r.aggregate_name == "min") s.min = it->second.value;
+            if (r.aggregate_name == "max") s.max = it->second.value;
+        }
+        ConsoleReporter::ReportRuns(runs);
+    }
+};
+
+inline std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    for (std::string line; std::getline(f, line);) {
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    }
+    return "unknown CPU";
+}
+
+/// Prints a Markdown table of every benchmark's median items/s with min-max, after a line that
+/// names the machine and the method.
+inline void print_table(const char* title, const std::map<std::string, Stat>& stats,
+                        const Settings& s) {
+    const auto cpus = allowed_cpus();
+    std::printf(
+        "\n## %s\n\n%s, %zu CPUs allowed; thread k pinned to CPU %d, %d, ...;"
+        " median of %d interleaved repetitions (min-max).\n\n",
+        title, cpu_model().c_str(), cpus.size(), cpus[0], cpus[1 % cpus.size()], s.reps);
+    std::printf("| benchmark | Mitems/s median | min-max | ns/item |\n|---|---:|---:|---:|\n");
+    for (const auto& [name, st] : stats) {
+        if (st.median == 0) continue;
+        std::printf("| %s | %.1f | %.1f-%.1f | %.1f |\n", name.c_str(), st.median / 1e6,
+                    st.min / 1e6, st.max / 1e6, 1e9 / st.median);
+    }
+}
+
+/// Parses rill's flags, registers the benchmarks, runs them and prints the summary. Bad flags and
+/// machines with fewer than 2 CPUs give a one-line error and exit code 2.
+template <class Register, class Summarize>
+int bench_main(const char* program, int argc, char** argv, Register register_benchmarks,
+               Summarize summarize) try {
+    Settings s;
+    std::vector<char*> args;
+    for (int i = 0; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a.rfind("--reps=", 0) == 0) {
+            char* end = nullptr;
+            const long reps = std::strtol(a.c_str() + 7, &end, 10);
+            s.reps = static_cast<int>(reps);
+            if (*end != '\0' || end == a.c_str() + 7 || reps < 1 || reps > 1000) {
+                std::fprintf(stderr, "%s: --reps=%s: expected a whole number from 1 to 1000\n",
+                             program, a.c_str() + 7);
+                return 2;
+            }
+        } else if (a == "--quick") {
+            s.reps = 3;
+            s.min_time = 0.05;
+        } else {
+            args.push_back(argv[i]);
+        }
+    }
+    if (allowed_cpus().size() < 2) {
+        std::fprintf(stderr, "%s: needs at least 2 CPUs in the affinity mask, has %zu\n", program,
+                     allowed_cpus().size());
+        return 2;
+    }
+    register_benchmarks(s);
+    // Interleave the repetitions of all benchmarks in random order, so that a slow phase of a
+    // shared machine spreads over every peer instead of landing on one.
+    std::string interleave = "--benchmark_enable_random_interleaving=true";
+    if (std::none_of(args.begin(), args.end(), [](const char* a) {
+            return std::string(a).rfind("--benchmark_enable_random_interleaving", 0) == 0;
+        })) {
+        args.push_back(interleave.data());
+    }
+    int bench_argc = static_cast<int>(args.size());
+    benchmark::Initialize(&bench_argc, args.data());
+    if (benchmark::ReportUnrecognizedArguments(bench_argc, args.data())) return 2;
+    SummaryReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    summarize(reporter.stats, s);
+    benchmark::Shutdown();
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 2;
+}
+
+}  // namespace rill::bench
