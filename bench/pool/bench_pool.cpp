@@ -170,6 +170,13 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
     const double pool = median("pool/cross-thread/rill::ObjectPool");
     const double glibc = median("pool/cross-thread/glibc new/delete");
     const double mi = median("pool/cross-thread/mimalloc mi_malloc/mi_free");
+    {
+        // Which allocator serves operator new here (RILL_MIMALLOC_OVERRIDE replaces glibc's).
+        auto* probe = new Buffer;
+        std::printf("\noperator new in this binary: %s\n",
+                    mi_is_in_heap_region(probe) ? "mimalloc (RILL_MIMALLOC_OVERRIDE=ON)" : "glibc");
+        delete probe;
+    }
     std::printf("\nTargets (ratios of medians from this run):\n");
     if (pool > 0 && glibc > 0) {
         std::printf("- cross-thread ObjectPool vs glibc new/delete: %.2fx (target >= 2x) %s\n",
