@@ -129,14 +129,18 @@ void PoolCore::push_shared(const std::uint32_t* items, std::size_t n) noexcept {
     }
 }
 
-bool PoolCore::take_shared(std::uint32_t& index) noexcept {
+bool PoolCore::take_shared(std::uint32_t& index, bool wait_for_locks) noexcept {
     if (free_.try_pop(index)) {
         note_taken_from_list();
         return true;
     }
     for (std::uint32_t i = 0; i < cache_count_; ++i) {
         Cache& c = caches_[i];
-        lock(c);
+        if (wait_for_locks) {
+            lock(c);
+        } else if (!try_lock(c)) {
+            continue;
+        }
         const bool found = c.count > 0;
         if (found) index = c.items[--c.count];
         unlock(c);
@@ -145,9 +149,7 @@ bool PoolCore::take_shared(std::uint32_t& index) noexcept {
     return false;
 }
 
-bool PoolCore::try_take(std::uint32_t& index) noexcept {
-    // acquire: pairs with the release in close(); a closed pool hands out nothing.
-    if (closed_.load(std::memory_order_acquire)) return false;
+bool PoolCore::take_without_waiting(std::uint32_t& index) noexcept {
     if (Cache* c = own_cache(); c != nullptr && try_lock(*c)) {
         if (c->count == 0) {
             // Refill half a cache with one CAS on the shared list.
@@ -160,7 +162,12 @@ bool PoolCore::try_take(std::uint32_t& index) noexcept {
         unlock(*c);
         if (found) return true;
     }
-    if (take_shared(index)) return true;
+    return take_shared(index, /*wait_for_locks=*/false);
+}
+
+bool PoolCore::try_take(std::uint32_t& index) noexcept {
+    // seq_cst: pairs with the store in close(); a closed pool hands out nothing.
+    if (!closed_.load() && take_without_waiting(index)) return true;
     // relaxed: a statistic.
     failed_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -169,31 +176,37 @@ bool PoolCore::try_take(std::uint32_t& index) noexcept {
 bool PoolCore::take(std::uint32_t& index, const WaitPolicy& policy,
                     std::chrono::steady_clock::time_point deadline) {
     policy.validate();  // bad input fails every call, not only one that has to wait
-    auto closed_error = [] {
-        return std::runtime_error("ObjectPool: closed while acquire() waited for an object");
-    };
-    // acquire: as in try_take().
-    if (closed_.load(std::memory_order_acquire)) throw closed_error();
-    if (try_take(index)) return true;
-    Waiter waiter(policy);
-    // relaxed: statistics and a count the destructor polls; ordering comes from freed_.
-    waits_.fetch_add(1, std::memory_order_relaxed);
-    inside_take_.fetch_add(1, std::memory_order_relaxed);
-    bool took = false;
-    waiter.wait(
-        freed_,
-        [&] {
-            took = take_shared(index);
-            // acquire: as in try_take().
-            return took || closed_.load(std::memory_order_acquire);
-        },
-        deadline);
-    // release: everything this thread did with the pool precedes the destructor's acquire load.
-    inside_take_.fetch_sub(1, std::memory_order_release);
-    if (took) return true;
-    // acquire: as in try_take().
-    if (closed_.load(std::memory_order_acquire)) throw closed_error();
-    return false;
+    // Counted before anything else touches the pool, and uncounted after the last touch, so the
+    // destructor (close(), then wait_until_no_waiters()) never frees memory under this call.
+    // seq_cst on inside_take_ and closed_: a store-buffering pair with close() and
+    // wait_until_no_waiters(); either the destructor sees this call, or this call sees closed_.
+    inside_take_.fetch_add(1);
+    struct Leave {
+        std::atomic<std::uint32_t>& inside;
+        ~Leave() { inside.fetch_sub(1); }
+    } leave{inside_take_};
+
+    bool took = !closed_.load() && take_without_waiting(index);
+    if (!took && !closed_.load()) {
+        Waiter waiter(policy);
+        waiter.wait(
+            freed_,
+            [&] {
+                took = take_shared(index, /*wait_for_locks=*/true);
+                return took || closed_.load();
+            },
+            deadline);
+        const WaitStats& w = waiter.stats();
+        // relaxed: a statistic; counts calls whose first look found nothing.
+        if (w.spins + w.yields + w.parks + w.timeouts > 0) {
+            waits_.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    if (closed_.load()) {
+        if (took) put(index);  // a waiter racing with close() fails too; put() works after close
+        throw std::runtime_error("ObjectPool: closed while acquire() waited for an object");
+    }
+    return took;
 }
 
 void PoolCore::put(std::uint32_t index) noexcept {
@@ -222,15 +235,13 @@ void PoolCore::put(std::uint32_t index) noexcept {
 }
 
 void PoolCore::close() noexcept {
-    // release: pairs with the acquire loads in try_take() and take().
-    closed_.store(true, std::memory_order_release);
+    closed_.store(true);  // seq_cst: see take()
     freed_.notify_all();
 }
 
 void PoolCore::wait_until_no_waiters() const noexcept {
-    // acquire: pairs with the release decrement in take().
-    while (inside_take_.load(std::memory_order_acquire) != 0)
-        std::this_thread::yield();
+    while (inside_take_.load() != 0)
+        std::this_thread::yield();  // seq_cst: see take()
 }
 
 PoolStats PoolCore::stats() noexcept {

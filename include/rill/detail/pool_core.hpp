@@ -4,9 +4,10 @@
 //
 // Where a free index can be: in the shared free list (an MpmcRing, so ABA-safe by construction:
 // indices, no links) or in one of the per-thread caches. Each cache is a small stack guarded by
-// a flag that its thread takes with one uncontended CAS; a thread that finds the flag taken (a
-// second thread mapped to the same cache, or a stealer) uses the shared list instead, so no
-// fast-path call ever waits for a lock.
+// a flag that its thread takes with one uncontended exchange; a thread that finds the flag taken
+// (a second thread mapped to the same cache, or a stealer) uses the shared list instead, and
+// try_take() only steals from caches whose flag it gets at once, so it never waits for a lock.
+// Only a waiting take() locks every cache in turn; holders never block while holding a flag.
 //
 // No object is stranded in a cache while someone waits for one. A waiter announces itself
 // (EventCount::prepare_wait: waiters++ then a full fence), then looks at the shared list and
@@ -42,7 +43,8 @@ class PoolCore {
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
     /// A free index from this thread's cache, the shared list or another thread's cache; false
-    /// when there is none (or the pool is closed). Never waits.
+    /// when there is none (or the pool is closed). Never waits, so it may also come back empty
+    /// for the instant another thread holds the object's cache or is still writing its index.
     [[nodiscard]] bool try_take(std::uint32_t& index) noexcept;
 
     /// As try_take, waiting by `policy` until an index is returned. False at `deadline`; throws
@@ -51,6 +53,8 @@ class PoolCore {
                             std::chrono::steady_clock::time_point deadline);
 
     /// Returns an index (to this thread's cache when it can) and wakes a waiter if there is one.
+    /// The call may still touch the pool after the index is visible to others: the pool must be
+    /// destroyed only after every returning thread has synchronized with the destroying one.
     void put(std::uint32_t index) noexcept;
 
     /// Fails every current and later take(); try_take() returns false. put() still works.
@@ -72,7 +76,8 @@ class PoolCore {
     static bool try_lock(Cache& c) noexcept;
     static void lock(Cache& c) noexcept;
     static void unlock(Cache& c) noexcept;
-    bool take_shared(std::uint32_t& index) noexcept;  // free list, then steal from caches
+    bool take_shared(std::uint32_t& index, bool wait_for_locks) noexcept;  // list, then steal
+    bool take_without_waiting(std::uint32_t& index) noexcept;              // own cache first
     void push_shared(const std::uint32_t* items, std::size_t n) noexcept;
     std::size_t out_of_list() const noexcept;  // objects in use or cached
     void note_taken_from_list() noexcept;      // updates the high-water mark

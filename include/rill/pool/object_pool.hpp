@@ -3,7 +3,8 @@
 // from any threads without locks or allocation. Exhaustion never allocates: try_acquire() comes
 // back empty and acquire() waits (spin, yield, park) until an object is returned, which is
 // backpressure. The pool must outlive its handles: destroying it while a Pooled<T> still holds
-// an object aborts with a message.
+// an object aborts with a message, and it may be destroyed only after every thread that returned
+// objects has synchronized with the destroying thread (joined it, for example).
 
 #include <chrono>
 #include <cstdint>
@@ -81,7 +82,9 @@ class ObjectPool {
 
     [[nodiscard]] std::size_t capacity() const noexcept { return core_.capacity(); }
 
-    /// An object, or an empty handle when every object is in use (or the pool is closed).
+    /// An object, or an empty handle when every object is in use (or the pool is closed). Never
+    /// waits, so it can also come back empty for the instant another thread is moving the last
+    /// free object; acquire() waits that out.
     [[nodiscard]] Pooled<T> try_acquire() noexcept {
         std::uint32_t index = 0;
         return core_.try_take(index) ? hand_out(index) : Pooled<T>{};
