@@ -73,6 +73,9 @@ inline std::string cpu_model() {
     return "unknown CPU";
 }
 
+/// How a summary line reports a target.
+inline const char* verdict(bool met) { return met ? "met" : "MISSED"; }
+
 /// Prints a Markdown table of every benchmark's median items/s with min-max, after a line that
 /// names the machine and the method.
 inline void print_table(const char* title, const std::map<std::string, Stat>& stats,

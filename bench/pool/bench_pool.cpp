@@ -166,7 +166,6 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
         const auto it = stats.find(name);
         return it == stats.end() ? 0.0 : it->second.median;
     };
-    auto verdict = [](bool met) { return met ? "met" : "MISSED"; };
     const double pool = median("pool/cross-thread/rill::ObjectPool");
     const double glibc = median("pool/cross-thread/glibc new/delete");
     const double mi = median("pool/cross-thread/mimalloc mi_malloc/mi_free");

@@ -227,7 +227,6 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
     };
     print_table("Ring benchmark summary", stats, s);
     std::printf("\nTargets (ratios of medians from this run):\n");
-    auto verdict = [](bool met) { return met ? "met" : "MISSED"; };
     const Stat* rill1 = get("spsc/single/rill::SpscRing");
     const Stat* boost1 = get("spsc/single/boost::lockfree::spsc_queue");
     const Stat* rwq1 = get("spsc/single/moodycamel::ReaderWriterQueue");
