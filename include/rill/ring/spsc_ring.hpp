@@ -215,9 +215,9 @@ class SpscRing {
                 std::destroy_at(&consumer_.slots[i & consumer_.mask]);
             }
         }
+        consumer_.head = head + k;
         // release: the slots are free (items destroyed); pairs with the producer's acquire load
         // of head_ in claim().
-        consumer_.head = head + k;
         head_.store(head + k, std::memory_order_release);
     }
 
