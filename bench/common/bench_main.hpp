@@ -74,7 +74,9 @@ inline std::string cpu_model() {
 }
 
 /// How a summary line reports a target.
-inline const char* verdict(bool met) { return met ? "met" : "MISSED"; }
+inline const char* verdict(bool met) {
+    return met ? "met" : "MISSED";
+}
 
 /// Prints a Markdown table of every benchmark's median items/s with min-max, after a line that
 /// names the machine and the method.
