@@ -101,8 +101,7 @@ bool EventCount::has_waiters() noexcept {
 #else
     // Pairs with the fence in prepare_wait(): either we see its waiter, or it sees the condition.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    // relaxed: ordered by the fence above.
-    return waiters_.load(std::memory_order_relaxed) != 0;
+    return waiters_.load(std::memory_order_relaxed) != 0;  // relaxed: ordered by the fence
 #endif
 }
 

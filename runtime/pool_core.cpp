@@ -6,10 +6,10 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
-#include <thread>
+#include <thread>  // std::this_thread::yield
 
 #include "rill/detail/assert.hpp"
-#include "rill/detail/cpu_relax.hpp"
+#include "rill/detail/backoff.hpp"
 #include "rill/detail/memory.hpp"
 #include "rill/wait/waiter.hpp"
 
@@ -83,13 +83,8 @@ bool PoolCore::try_lock(Cache& c) noexcept {
 
 void PoolCore::lock(Cache& c) noexcept {
     // Critical sections are a few loads and stores; only a preempted holder makes this wait.
-    for (unsigned spins = 0; !try_lock(c); ++spins) {
-        if (spins < 64) {
-            cpu_relax();
-        } else {
-            std::this_thread::yield();
-        }
-    }
+    for (Backoff backoff; !try_lock(c);)
+        backoff.pause();
 }
 
 void PoolCore::unlock(Cache& c) noexcept {
@@ -107,25 +102,26 @@ void PoolCore::note_taken_from_list() noexcept {
     const std::size_t out = out_of_list();
     // relaxed: a statistic; the CAS loop only keeps the maximum.
     std::size_t seen = high_water_.load(std::memory_order_relaxed);
-    while (out > seen && !high_water_.compare_exchange_weak(seen, out, std::memory_order_relaxed)) {
+    while (out > seen &&
+           // relaxed: as above.
+           !high_water_.compare_exchange_weak(seen, out, std::memory_order_relaxed)) {
     }
 }
 
 void PoolCore::push_shared(const std::uint32_t* items, std::size_t n) noexcept {
     // The list holds at least capacity_ indices, so it always has room; a push fails only for the
     // moment a consumer that claimed the slot's previous index is still reading it.
-    for (std::size_t pushed = 0, spins = 0; pushed < n;) {
+    Backoff backoff;
+    for (std::size_t pushed = 0; pushed < n;) {
         const std::size_t k = free_.try_push_n(items + pushed, n - pushed);
         pushed += k;
         if (k > 0) {
-            spins = 0;
-        } else if (++spins < 64) {
-            cpu_relax();
-        } else {
-            RILL_ASSERT(free_.size_approx() < capacity_,
-                        "PoolCore: free list full (an index returned twice?)");
-            std::this_thread::yield();
+            backoff.reset();
+            continue;
         }
+        RILL_ASSERT(!backoff.yielding() || free_.size_approx() < capacity_,
+                    "PoolCore: free list full (an index returned twice?)");
+        backoff.pause();
     }
 }
 
@@ -197,8 +193,9 @@ bool PoolCore::take(std::uint32_t& index, const WaitPolicy& policy,
             },
             deadline);
         const WaitStats& w = waiter.stats();
-        // relaxed: a statistic; counts calls whose first look found nothing.
+        // Counts the calls whose first look found nothing.
         if (w.spins + w.yields + w.parks + w.timeouts > 0) {
+            // relaxed: a statistic.
             waits_.fetch_add(1, std::memory_order_relaxed);
         }
     }
@@ -254,10 +251,10 @@ PoolStats PoolCore::stats() noexcept {
     }
     const std::size_t out = out_of_list();
     s.in_use = out > s.cached ? out - s.cached : 0;
-    // relaxed: statistics.
+    // relaxed, all three: statistics, each a value it had during the call.
     s.high_water = high_water_.load(std::memory_order_relaxed);
-    s.failed_acquires = failed_.load(std::memory_order_relaxed);
-    s.waits = waits_.load(std::memory_order_relaxed);
+    s.failed_acquires = failed_.load(std::memory_order_relaxed);  // relaxed: a statistic
+    s.waits = waits_.load(std::memory_order_relaxed);             // relaxed: a statistic
     return s;
 }
 

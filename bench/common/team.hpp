@@ -15,9 +15,28 @@
 
 namespace rill::bench {
 
+/// How a thread waits for a peer queue in a benchmark: pause while it has a core of its own,
+/// yield when threads outnumber cores.
+class Spin {
+  public:
+    explicit Spin(bool oversubscribed) : oversubscribed_(oversubscribed) {}
+    void operator()() const noexcept {
+        if (oversubscribed_) {
+            std::this_thread::yield();
+        } else {
+            detail::cpu_relax();
+        }
+    }
+
+  private:
+    bool oversubscribed_;
+};
+
 class Team {
   public:
-    explicit Team(std::vector<std::function<void()>> helper_roles) : pin_(0) {
+    explicit Team(std::vector<std::function<void()>> helper_roles)
+        // More threads than cores (MPMC 2P2C on two cores): waiting gives the core away.
+        : pin_(0), idle_(helper_roles.size() + 1 > allowed_cpus().size()) {
         for (std::size_t k = 0; k < helper_roles.size(); ++k) {
             threads_.emplace_back([this, k, role = std::move(helper_roles[k])] {
                 pin_this_thread(k + 1);
@@ -59,37 +78,13 @@ class Team {
   private:
     static constexpr std::uint64_t kStop = ~std::uint64_t{0};
 
-    // More threads than cores (MPMC 2P2C on two cores): give the core away while waiting.
-    void idle() noexcept {
-        if (threads_.size() + 1 > cores_) {
-            std::this_thread::yield();
-        } else {
-            detail::cpu_relax();
-        }
-    }
+    void idle() const noexcept { idle_(); }
 
     ScopedPin pin_;
-    std::size_t cores_ = allowed_cpus().size();
+    Spin idle_;
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::uint64_t> finished_{0};
     std::vector<std::thread> threads_;
-};
-
-/// How a thread waits for a peer queue in a benchmark: pause while it has a core of its own,
-/// yield when threads outnumber cores.
-class Spin {
-  public:
-    explicit Spin(bool oversubscribed) : oversubscribed_(oversubscribed) {}
-    void operator()() const noexcept {
-        if (oversubscribed_) {
-            std::this_thread::yield();
-        } else {
-            detail::cpu_relax();
-        }
-    }
-
-  private:
-    bool oversubscribed_;
 };
 
 }  // namespace rill::bench

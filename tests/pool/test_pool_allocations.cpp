@@ -68,6 +68,7 @@ TEST_CASE("pooled hand-off allocates nothing per item in steady state", "[pool][
         while (!ring.try_push(std::move(b))) {
         }
     }
+    // acquire: as above; the consumer's last return precedes the count below.
     while (consumed.load(std::memory_order_acquire) != kWarmUp + kMeasured) {
     }
     const std::uint64_t during = g_allocations.load() - before;

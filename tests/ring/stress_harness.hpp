@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "rill/detail/cpu_relax.hpp"
+#include "rill/detail/backoff.hpp"
 
 namespace rill::test {
 
@@ -29,23 +29,8 @@ struct StressResult {
     std::uint64_t out_of_order = 0;  // items a consumer saw before an earlier one of its producer
 };
 
-/// Spin briefly, then give the core away: with more threads than cores a pure spin starves the
-/// thread we wait for.
-class Backoff {
-  public:
-    void pause() noexcept {
-        if (++rounds_ < 64) {
-            detail::cpu_relax();
-        } else {
-            rounds_ = 0;
-            std::this_thread::yield();
-        }
-    }
-    void reset() noexcept { rounds_ = 0; }
-
-  private:
-    unsigned rounds_ = 0;
-};
+// With more threads than cores a pure spin starves the thread we wait for: back off to yields.
+using detail::Backoff;
 
 // An item is (producer << 40) | sequence number within its producer.
 inline constexpr unsigned kProducerShift = 40;

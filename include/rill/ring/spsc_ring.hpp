@@ -62,7 +62,7 @@ class SpscRing {
         T* slots = static_cast<T*>(detail::allocate_aligned(capacity * sizeof(T), kSlotAlign));
         // relaxed: the ring is not shared yet; whoever receives it synchronizes with this thread.
         tail_.store(seed.value, std::memory_order_relaxed);
-        head_.store(seed.value, std::memory_order_relaxed);
+        head_.store(seed.value, std::memory_order_relaxed);  // relaxed: as above
         producer_.tail = producer_.cached_head = seed.value;
         consumer_.head = consumer_.cached_tail = seed.value;
         producer_.slots = consumer_.slots = slots;
@@ -228,7 +228,7 @@ class SpscRing {
         // acquire on both: a consistent-enough pair; head is read first so the result never
         // exceeds capacity by more than what was published in between (clamped below).
         const std::uint64_t head = head_.load(std::memory_order_acquire);
-        const std::uint64_t tail = tail_.load(std::memory_order_acquire);
+        const std::uint64_t tail = tail_.load(std::memory_order_acquire);  // acquire: as above
         const auto n = static_cast<std::size_t>(tail - head);
         return n > capacity() ? capacity() : n;
     }

@@ -1,0 +1,30 @@
+#pragma once
+#include <thread>
+
+#include "rill/detail/cpu_relax.hpp"
+
+namespace rill::detail {
+
+/// Waiting for another thread that is expected to finish within nanoseconds: pause for a few
+/// rounds, then give the core away (the other thread may be preempted, or share our core).
+class Backoff {
+  public:
+    static constexpr unsigned kSpins = 64;
+
+    void pause() noexcept {
+        if (spins_ < kSpins) {
+            ++spins_;
+            cpu_relax();
+        } else {
+            std::this_thread::yield();
+        }
+    }
+    void reset() noexcept { spins_ = 0; }
+    /// True once pausing is over and each pause() yields.
+    [[nodiscard]] bool yielding() const noexcept { return spins_ >= kSpins; }
+
+  private:
+    unsigned spins_ = 0;
+};
+
+}  // namespace rill::detail
