@@ -5,8 +5,9 @@
 
 namespace rill::detail {
 
-/// Waiting for another thread that is expected to finish within nanoseconds: pause for a few
-/// rounds, then give the core away (the other thread may be preempted, or share our core).
+/// Waiting for another thread that is expected to finish within nanoseconds: pause kSpins rounds,
+/// then give the core away once (the other thread may be preempted, or share our core), and
+/// repeat.
 class Backoff {
   public:
     static constexpr unsigned kSpins = 64;
@@ -16,11 +17,12 @@ class Backoff {
             ++spins_;
             cpu_relax();
         } else {
+            spins_ = 0;
             std::this_thread::yield();
         }
     }
     void reset() noexcept { spins_ = 0; }
-    /// True once pausing is over and each pause() yields.
+    /// True when the next pause() yields.
     [[nodiscard]] bool yielding() const noexcept { return spins_ >= kSpins; }
 
   private:
