@@ -1,6 +1,14 @@
 #pragma once
 // The public API of rill.
 
+#include "rill/flow/emitter.hpp"
+#include "rill/flow/flow.hpp"
+#include "rill/flow/inlet.hpp"
+#include "rill/flow/run.hpp"
+#include "rill/flow/sources.hpp"
+#include "rill/flow/stage_context.hpp"
+#include "rill/flow/stage_metrics.hpp"
+#include "rill/flow/stage_options.hpp"
 #include "rill/pool/object_pool.hpp"
 #include "rill/pool/pool_options.hpp"
 #include "rill/pool/pool_stats.hpp"
@@ -8,6 +16,9 @@
 #include "rill/ring/mpmc_ring.hpp"
 #include "rill/ring/ring_spans.hpp"
 #include "rill/ring/spsc_ring.hpp"
+#include "rill/runtime/runtime.hpp"
+#include "rill/runtime/runtime_options.hpp"
+#include "rill/runtime/task.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/wait_policy.hpp"
 #include "rill/wait/waiter.hpp"

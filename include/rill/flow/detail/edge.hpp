@@ -1,0 +1,65 @@
+#pragma once
+// Edge: the ring between two tasks, with the end-of-stream flag and the wake-ups of both ends.
+
+#include <atomic>
+#include <cstddef>
+
+#include "rill/detail/cache_line.hpp"
+#include "rill/ring/spsc_ring.hpp"
+#include "rill/wait/event_count.hpp"
+
+namespace rill::detail {
+
+class EdgeBase {
+  public:
+    EdgeBase() = default;
+    EdgeBase(const EdgeBase&) = delete;
+    EdgeBase& operator=(const EdgeBase&) = delete;
+    virtual ~EdgeBase() = default;
+
+    [[nodiscard]] virtual std::size_t depth() const noexcept = 0;
+    [[nodiscard]] virtual std::size_t capacity() const noexcept = 0;
+
+    /// Producer: no more items. Everything published before is seen by a consumer that sees
+    /// closed() true.
+    void close() noexcept {
+        // release: pairs with the acquire in closed(); orders every publish before it.
+        closed_.store(true, std::memory_order_release);
+        wake_consumer();
+    }
+    [[nodiscard]] bool closed() const noexcept {
+        // acquire: pairs with the release in close().
+        return closed_.load(std::memory_order_acquire);
+    }
+
+    // Null when both ends run on one worker: that worker steps both tasks in every pass and
+    // parks only after a pass in which neither made progress, so nobody needs waking.
+    EventCount* consumer_wake = nullptr;
+    EventCount* producer_wake = nullptr;
+
+    /// After a publish or close: wakes the consumer's worker if it may be parked.
+    void wake_consumer() noexcept { wake(consumer_wake); }
+    /// After a release: wakes the producer's worker if it may be parked (on a full ring).
+    void wake_producer() noexcept { wake(producer_wake); }
+
+  private:
+    static void wake(EventCount* events) noexcept {
+        // has_waiters() is the notifier's half of EventCount's protocol: its fence orders the
+        // publish or release just made before the read of the waiter count.
+        if (events != nullptr && events->has_waiters()) events->notify_one();
+    }
+
+    alignas(kFalseSharingRange) std::atomic<bool> closed_{false};
+};
+
+template <class T>
+class Edge final : public EdgeBase {
+  public:
+    explicit Edge(std::size_t capacity) : ring(capacity) {}
+    [[nodiscard]] std::size_t depth() const noexcept override { return ring.size_approx(); }
+    [[nodiscard]] std::size_t capacity() const noexcept override { return ring.capacity(); }
+
+    SpscRing<T> ring;
+};
+
+}  // namespace rill::detail

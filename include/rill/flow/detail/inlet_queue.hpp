@@ -1,0 +1,180 @@
+#pragma once
+// InletQueue<T>: the bounded multi-producer queue behind an Inlet, read by one source task.
+//
+// Bound: `count_` reserves a place before an item enters the moodycamel queue and gives it back
+// after the item leaves, so at most `capacity` items are ever inside.
+// End of stream: the source is done once closed_ is set and count_ is 0. A producer reserves
+// (seq_cst RMW on count_), then reads closed_ (seq_cst); close() writes closed_ (seq_cst). In
+// the single order of these operations, either the producer's reservation comes first (then the
+// source, which reads closed_ and then count_, sees the reservation and waits for the item) or
+// the producer sees closed_ and gives the reservation back, failing the push.
+
+#include <atomic>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include "rill/flow/emitter.hpp"
+#include "rill/flow/sources.hpp"
+#include "rill/flow/stage_options.hpp"
+#include "rill/wait/event_count.hpp"
+#include "rill/wait/waiter.hpp"
+
+namespace rill::detail {
+
+template <class T>
+class InletQueue {
+  public:
+    InletQueue(std::string name, InletOptions options)
+        : name_(std::move(name)),
+          options_(options),
+          // Preallocates blocks for twice the capacity, so that items spread over several
+          // producers' sub-queues still fit without allocating in steady state.
+          queue_(2 * options.capacity) {}
+
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return options_.capacity; }
+    [[nodiscard]] std::size_t size_approx() const noexcept { return count_.load(); }
+    [[nodiscard]] bool closed() const noexcept { return closed_.load(); }
+
+    template <class U>
+    [[nodiscard]] bool try_push(U&& item) {
+        if (!reserve()) return false;
+        return enter(std::forward<U>(item));
+    }
+
+    template <class U>
+    [[nodiscard]] bool push_until(U&& item, std::chrono::steady_clock::time_point deadline) {
+        bool reserved = false;
+        Waiter waiter(options_.wait);
+        waiter.wait(
+            space_,
+            [&] {
+                if (closed_.load()) return true;
+                reserved = reserve();
+                return reserved;
+            },
+            deadline);
+        if (!reserved) return false;
+        return enter(std::forward<U>(item));
+    }
+
+    void close() noexcept {
+        closed_.store(true);
+        wake_source();
+        space_.notify_all();  // pushers waiting for room fail now
+    }
+
+    // ---- the source task's side ---------------------------------------------------------
+
+    /// The first run to start takes the inlet; a second one fails.
+    void attach(EventCount& source_wake) {
+        EventCount* expected = nullptr;
+        if (!source_wake_.compare_exchange_strong(expected, &source_wake)) {
+            throw std::logic_error("rill: inlet '" + name_ +
+                                   "' already feeds a run; an inlet feeds one run");
+        }
+    }
+
+    SourceStatus poll(Emitter<T>& out, std::size_t max) {
+        if (!token_) token_.emplace(queue_);
+        const std::size_t n = queue_.try_dequeue_bulk(*token_, EmitIterator{&out}, max);
+        if (n != 0) {
+            count_.fetch_sub(n);
+            if (space_.has_waiters()) space_.notify_all();
+            return SourceStatus::more;
+        }
+        // Order matters: closed_ first, then count_ (see the header comment).
+        if (closed_.load() && count_.load() == 0) return SourceStatus::done;
+        return SourceStatus::idle;
+    }
+
+    /// The run was aborted: drains the queue; returns how many items were dropped.
+    std::size_t abandon() noexcept {
+        close();
+        if (!token_) token_.emplace(queue_);
+        std::size_t dropped = 0;
+        // Producers that reserved before the close may still be adding their item.
+        while (count_.load() != 0) {
+            const std::size_t n = queue_.try_dequeue_bulk(*token_, DropIterator{}, 64);
+            dropped += n;
+            count_.fetch_sub(n);
+        }
+        return dropped;
+    }
+
+  private:
+    struct EmitIterator {
+        Emitter<T>* out;
+        EmitIterator& operator*() noexcept { return *this; }
+        EmitIterator& operator++() noexcept { return *this; }
+        EmitIterator operator++(int) noexcept { return *this; }
+        EmitIterator& operator=(T&& item) noexcept {
+            out->emit(std::move(item));
+            return *this;
+        }
+    };
+
+    struct DropIterator {
+        DropIterator& operator*() noexcept { return *this; }
+        DropIterator& operator++() noexcept { return *this; }
+        DropIterator operator++(int) noexcept { return *this; }
+        DropIterator& operator=(T&&) noexcept { return *this; }  // the item is destroyed
+    };
+
+    bool reserve() noexcept {
+        std::size_t c = count_.load();
+        do {
+            if (c >= options_.capacity) return false;
+        } while (!count_.compare_exchange_weak(c, c + 1));
+        return true;
+    }
+
+    template <class U>
+    bool enter(U&& item) {
+        if (closed_.load()) {
+            count_.fetch_sub(1);
+            wake_source();  // it may be waiting for count_ to reach 0
+            return false;
+        }
+        queue_.enqueue(T(std::forward<U>(item)));
+        wake_source();
+        return true;
+    }
+
+    void wake_source() noexcept {
+        EventCount* wake = source_wake_.load();
+        if (wake != nullptr && wake->has_waiters()) wake->notify_one();
+    }
+
+    const std::string name_;
+    const InletOptions options_;
+    moodycamel::ConcurrentQueue<T> queue_;
+    std::optional<moodycamel::ConsumerToken> token_;  // the source task's
+    std::atomic<std::size_t> count_{0};
+    std::atomic<bool> closed_{false};
+    std::atomic<EventCount*> source_wake_{nullptr};
+    EventCount space_;  // pushers waiting for room
+};
+
+/// The PollingSource the inlet's stage runs: shares the queue with the Inlet handles.
+template <class T>
+class InletPoller {
+  public:
+    using value_type = T;
+    explicit InletPoller(std::shared_ptr<InletQueue<T>> queue) : queue_(std::move(queue)) {}
+
+    void open(StageContext& context) { queue_->attach(context.events()); }
+    SourceStatus poll(Emitter<T>& out, std::size_t max) { return queue_->poll(out, max); }
+    void stop_input() noexcept { queue_->close(); }
+    std::size_t abandon() noexcept { return queue_->abandon(); }
+
+  private:
+    std::shared_ptr<InletQueue<T>> queue_;
+};
+
+}  // namespace rill::detail

@@ -1,0 +1,90 @@
+#pragma once
+// RunState: what the tasks of one run share: the phase (running, draining, aborting), the first
+// error, the count of tasks still going, and the stages, edges and tasks themselves.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rill/flow/run.hpp"
+#include "rill/runtime/runtime.hpp"
+
+namespace rill::detail {
+
+class StageBase;
+class EdgeBase;
+class FlowTask;
+
+class RunState final : public RunControl, public std::enable_shared_from_this<RunState> {
+  public:
+    static constexpr unsigned kDraining = 1;
+    static constexpr unsigned kAborting = 2;
+
+    explicit RunState(Runtime& runtime);
+    ~RunState() override;
+
+    /// Read by every task once per step.
+    [[nodiscard]] unsigned phase() const noexcept {
+        // acquire: pairs with the fetch_or in request_*(); a task that sees the bit also sees
+        // what the requester wrote before (the error, the reason).
+        return phase_.load(std::memory_order_acquire);
+    }
+    void request_drain() noexcept;
+    void request_abort() noexcept;
+    /// Records a stage's exception (the first one wins) and aborts the run.
+    void fail(std::string_view stage, std::exception_ptr error) noexcept;
+    /// Called by each task after its last step's work.
+    void task_done() noexcept;
+
+    // RunControl
+    void cancel_from_runtime() noexcept override { request_abort(); }
+    void deadline_expired() noexcept override;
+
+    /// Waits for the end; false at the deadline. Then status() and rethrow_error().
+    bool wait_until(std::chrono::steady_clock::time_point deadline);
+    [[nodiscard]] bool finished() const noexcept;
+    [[nodiscard]] RunStatus status() const noexcept;
+    void rethrow_error() const;
+    [[nodiscard]] FlowMetrics metrics() const;
+
+    /// Called by Runtime::start once the tasks are built, before any is submitted.
+    void begin(std::vector<unsigned> workers_used, std::chrono::steady_clock::time_point deadline,
+               std::stop_token stop_token);
+
+    std::vector<std::unique_ptr<StageBase>> stages;
+    std::vector<std::unique_ptr<EdgeBase>> edges;
+    std::vector<std::unique_ptr<FlowTask>> tasks;
+
+  private:
+    struct DrainOnStop {
+        RunState* state;
+        void operator()() const noexcept { state->request_drain(); }
+    };
+
+    void wake_all() noexcept;
+
+    Runtime* runtime_;
+    std::atomic<unsigned> phase_{0};
+    std::atomic<bool> deadline_hit_{false};
+
+    mutable std::mutex mutex_;  // guards everything below
+    std::condition_variable done_cv_;
+    std::vector<unsigned> workers_;
+    std::size_t remaining_ = 0;
+    bool finished_ = false;
+    bool tracked_ = false;
+    std::string error_stage_;
+    std::exception_ptr error_;
+    std::optional<std::stop_callback<DrainOnStop>> on_stop_;
+};
+
+}  // namespace rill::detail

@@ -1,0 +1,27 @@
+#pragma once
+// Per-stage counters: written by the stage's worker only, read by snapshots from any thread.
+
+#include <atomic>
+#include <cstdint>
+
+#include "rill/detail/cache_line.hpp"
+
+namespace rill::detail {
+
+/// Adds n to a counter that only the calling thread writes. A load and a store, no RMW.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
+    // relaxed: single writer; readers want a recent value, not an ordering.
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct alignas(kCacheLine) StageCounters {
+    std::atomic<std::uint64_t> in{0};
+    std::atomic<std::uint64_t> out{0};  ///< inputs handled successfully
+    std::atomic<std::uint64_t> filtered{0};
+    std::atomic<std::uint64_t> errored{0};
+    std::atomic<std::uint64_t> dropped{0};  ///< dropped because the run was aborted
+    std::atomic<std::uint64_t> emitted{0};  ///< items handed downstream
+    std::atomic<std::uint64_t> queue_max{0};
+};
+
+}  // namespace rill::detail

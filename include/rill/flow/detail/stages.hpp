@@ -1,0 +1,200 @@
+#pragma once
+// The stage shapes: source, map, filter, flat_map, batch, sink. Each processes a batch in place,
+// emits into its Emitter, and accounts for every input exactly once. One try block per batch:
+// the loop re-enters it after an item that threw when the policy says to skip.
+
+#include <functional>
+#include <span>
+#include <utility>
+
+#include "rill/flow/detail/stage_base.hpp"
+
+namespace rill::detail {
+
+template <class In, class Out, class F>
+class MapStage final : public UserStage<StageBase, F>, public Consumer<In>, public Producer<Out> {
+  public:
+    using UserStage<StageBase, F>::UserStage;
+
+    void consume(std::span<In> items) noexcept override {
+        const std::size_t n = items.size();
+        this->begin_batch(n);
+        std::size_t i = 0, errored = 0, dropped = 0;
+        while (i < n) {
+            try {
+                for (; i < n; ++i)
+                    this->out.emit(std::invoke(this->f_, std::move(items[i])));
+            } catch (...) {
+                ++i;
+                ++errored;
+                if (!this->on_error()) dropped = n - i, i = n;
+            }
+        }
+        EmitterBinding<Out>::end_batch(this->out);
+        this->end_batch(n - errored - dropped, 0, errored, dropped);
+        this->note_emitted(this->out.emitted());
+    }
+};
+
+template <class T, class F>
+class FilterStage final : public UserStage<StageBase, F>, public Consumer<T>, public Producer<T> {
+  public:
+    using UserStage<StageBase, F>::UserStage;
+
+    void consume(std::span<T> items) noexcept override {
+        const std::size_t n = items.size();
+        this->begin_batch(n);
+        std::size_t i = 0, filtered = 0, errored = 0, dropped = 0;
+        while (i < n) {
+            try {
+                for (; i < n; ++i) {
+                    if (std::invoke(this->f_, std::as_const(items[i]))) {
+                        this->out.emit(std::move(items[i]));
+                    } else {
+                        ++filtered;
+                    }
+                }
+            } catch (...) {
+                ++i;
+                ++errored;
+                if (!this->on_error()) dropped = n - i, i = n;
+            }
+        }
+        EmitterBinding<T>::end_batch(this->out);
+        this->end_batch(n - filtered - errored - dropped, filtered, errored, dropped);
+        this->note_emitted(this->out.emitted());
+    }
+};
+
+template <class In, class Out, class F>
+class FlatMapStage final : public UserStage<StageBase, F>,
+                           public Consumer<In>,
+                           public Producer<Out> {
+  public:
+    using UserStage<StageBase, F>::UserStage;
+
+    void consume(std::span<In> items) noexcept override {
+        const std::size_t n = items.size();
+        this->begin_batch(n);
+        std::size_t i = 0, errored = 0, dropped = 0;
+        while (i < n) {
+            try {
+                for (; i < n; ++i)
+                    std::invoke(this->f_, std::move(items[i]), this->out);
+            } catch (...) {
+                ++i;
+                ++errored;
+                if (!this->on_error()) dropped = n - i, i = n;
+            }
+        }
+        EmitterBinding<Out>::end_batch(this->out);
+        this->end_batch(n - errored - dropped, 0, errored, dropped);
+        this->note_emitted(this->out.emitted());
+    }
+};
+
+/// Takes the whole input batch at once; an exception fails the batch as a whole.
+template <class In, class Out, class F>
+class BatchStage final : public UserStage<StageBase, F>, public Consumer<In>, public Producer<Out> {
+  public:
+    using UserStage<StageBase, F>::UserStage;
+
+    void consume(std::span<In> items) noexcept override {
+        const std::size_t n = items.size();
+        this->begin_batch(n);
+        std::size_t errored = 0;
+        try {
+            std::invoke(this->f_, items, this->out);
+        } catch (...) {
+            errored = n;
+            static_cast<void>(this->on_error());
+        }
+        EmitterBinding<Out>::end_batch(this->out);
+        this->end_batch(n - errored, 0, errored, 0);
+        this->note_emitted(this->out.emitted());
+    }
+};
+
+template <class In, class F>
+class SinkStage final : public UserStage<StageBase, F>, public Consumer<In> {
+  public:
+    using UserStage<StageBase, F>::UserStage;
+
+    void consume(std::span<In> items) noexcept override {
+        const std::size_t n = items.size();
+        this->begin_batch(n);
+        std::size_t i = 0, errored = 0, dropped = 0;
+        while (i < n) {
+            try {
+                for (; i < n; ++i)
+                    std::invoke(this->f_, std::move(items[i]));
+            } catch (...) {
+                ++i;
+                ++errored;
+                if (!this->on_error()) dropped = n - i, i = n;
+            }
+        }
+        this->end_batch(n - errored - dropped, 0, errored, dropped);
+    }
+};
+
+/// A source over a PollingSource S. For a source, `in` counts polls' items plus failed polls.
+template <class T, class S>
+class SourceStage final : public UserStage<SourceStageBase, S>, public Producer<T> {
+  public:
+    using UserStage<SourceStageBase, S>::UserStage;
+
+    [[nodiscard]] SourceStatus pull() noexcept override {
+        const std::uint64_t before = this->out.emitted();
+        SourceStatus status = SourceStatus::more;
+        std::size_t errored = 0;
+        try {
+            status = this->f_.poll(this->out, this->batch);
+        } catch (...) {
+            errored = 1;
+            if (!this->on_error()) status = SourceStatus::done;
+        }
+        EmitterBinding<T>::end_batch(this->out);
+        const std::uint64_t produced = this->out.emitted() - before;
+        this->begin_batch(produced + errored);
+        this->end_batch(produced, 0, errored, 0);
+        this->note_emitted(this->out.emitted());
+        return status;
+    }
+
+    [[nodiscard]] bool drains_on_stop() const noexcept override {
+        return requires(S & s) {
+            s.stop_input();
+        };
+    }
+    void stop_input() noexcept override {
+        if constexpr (requires(S & s) { s.stop_input(); }) this->f_.stop_input();
+    }
+    void abandon() noexcept override {
+        if constexpr (requires(S & s) { s.abandon(); }) this->drop(this->f_.abandon());
+    }
+};
+
+/// A callable returning std::optional<T> as a PollingSource.
+template <class F>
+class OptionalPoller {
+  public:
+    using value_type = typename std::remove_cvref_t<std::invoke_result_t<F&>>::value_type;
+    explicit OptionalPoller(F f) : f_(std::move(f)) {}
+
+    SourceStatus poll(Emitter<value_type>& out, std::size_t max) {
+        for (std::size_t i = 0; i < max; ++i) {
+            auto item = std::invoke(f_);
+            if (!item) return SourceStatus::done;
+            out.emit(std::move(*item));
+        }
+        return SourceStatus::more;
+    }
+    void open(StageContext& context) { run_open_hook(f_, context); }
+    void close() { run_close_hook(f_); }
+
+  private:
+    F f_;
+};
+
+}  // namespace rill::detail

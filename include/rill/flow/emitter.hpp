@@ -1,0 +1,236 @@
+#pragma once
+// Emitter<T>: where a stage puts its outputs. emit() constructs the item straight into its
+// destination window: the next stage's batch buffer when the two run as one task, or slots
+// claimed in the ring to the next task. The window is handed over (published with one release,
+// at most one notify) when it fills and at the end of every input batch, so a partial batch is
+// never held back. When the ring is full the items wait in an overflow list that the task drains
+// before it takes more input: that is how backpressure reaches a stage mid-batch.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "rill/detail/assert.hpp"
+#include "rill/detail/memory.hpp"
+#include "rill/flow/detail/edge.hpp"
+
+namespace rill {
+
+namespace detail {
+
+template <class T>
+class Consumer {
+  public:
+    /// Processes a batch in place (items may be moved from); runs on the task's worker.
+    virtual void consume(std::span<T> items) noexcept = 0;
+
+  protected:
+    ~Consumer() = default;
+};
+
+/// What a task needs of its last stage's emitter, whatever the item type.
+class EmitterControl {
+  public:
+    [[nodiscard]] virtual bool has_overflow() const noexcept = 0;
+    /// Moves overflow into the ring; returns whether anything moved.
+    virtual bool drain_overflow() noexcept = 0;
+    [[nodiscard]] virtual std::size_t overflow_size() const noexcept = 0;
+
+  protected:
+    ~EmitterControl() = default;
+};
+
+template <class T>
+class EmitterBinding;
+
+}  // namespace detail
+
+template <class T>
+class Emitter final : public detail::EmitterControl {
+    static_assert(std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>,
+                  "rill: stream items must be nothrow move-constructible and destructible");
+
+  public:
+    Emitter() = default;
+    Emitter(const Emitter&) = delete;
+    Emitter& operator=(const Emitter&) = delete;
+    ~Emitter() {
+        if (buffer_ != nullptr) {
+            std::destroy(buffer_, cur_);
+            detail::free_aligned(buffer_, buffer_capacity_ * sizeof(T), alignof(T));
+        }
+    }
+
+    void emit(T&& item) noexcept {
+        if (cur_ != end_) [[likely]] {
+            std::construct_at(cur_, std::move(item));
+            ++cur_;
+            return;
+        }
+        emit_slow(std::move(item));
+    }
+    void emit(const T& item) noexcept(std::is_nothrow_copy_constructible_v<T>) { emit(T(item)); }
+    template <class... Args>
+    void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args...>) {
+        emit(T(std::forward<Args>(args)...));
+    }
+
+    /// Items handed downstream so far (delivered, published or waiting in overflow).
+    [[nodiscard]] std::uint64_t emitted() const noexcept { return emitted_; }
+
+    [[nodiscard]] bool has_overflow() const noexcept override {
+        return overflow_head_ != overflow_.size();
+    }
+    [[nodiscard]] std::size_t overflow_size() const noexcept override {
+        return overflow_.size() - overflow_head_;
+    }
+
+    bool drain_overflow() noexcept override {
+        std::size_t moved = 0;
+        while (has_overflow()) {
+            const RingSpans<T> slots = edge_->ring.claim(overflow_size());
+            if (slots.empty()) break;
+            const auto fill = [&](std::span<T> part) {
+                for (T& slot : part)
+                    std::construct_at(&slot, std::move(overflow_[overflow_head_++]));
+            };
+            fill(slots.first);
+            fill(slots.second);
+            edge_->ring.publish(slots.size());
+            moved += slots.size();
+        }
+        if (!has_overflow()) {
+            overflow_.clear();  // keeps its capacity: no allocation next time
+            overflow_head_ = 0;
+        }
+        if (moved != 0) edge_->wake_consumer();
+        return moved != 0;
+    }
+
+  private:
+    friend class detail::EmitterBinding<T>;
+    enum class Mode : std::uint8_t { unbound, chained, ring };
+
+    void emit_slow(T&& item) noexcept {
+        if (mode_ == Mode::chained) {
+            deliver();
+            std::construct_at(cur_, std::move(item));
+            ++cur_;
+            return;
+        }
+        RILL_ASSERT(mode_ == Mode::ring, "rill: Emitter used before its stage was connected");
+        if (!has_overflow()) {
+            if (begin_ != nullptr) {
+                // The window is used up: go on into the wrapped part of the claim, if any.
+                written_ += static_cast<std::size_t>(cur_ - begin_);
+                if (!second_.empty()) {
+                    set_window(second_);
+                    second_ = {};
+                    std::construct_at(cur_, std::move(item));
+                    ++cur_;
+                    return;
+                }
+                publish();
+            }
+            const RingSpans<T> slots = edge_->ring.claim(claim_size_);
+            if (!slots.empty()) {
+                set_window(slots.first);
+                second_ = slots.second;
+                std::construct_at(cur_, std::move(item));
+                ++cur_;
+                return;
+            }
+        }
+        // Full ring: keep the item (and all after it, to keep order) until the task drains them.
+        overflow_.push_back(std::move(item));
+        ++emitted_;
+    }
+
+    /// Ends an input batch: hands over everything emitted so far.
+    void end_batch() noexcept {
+        if (mode_ == Mode::chained) {
+            deliver();
+        } else if (begin_ != nullptr) {
+            written_ += static_cast<std::size_t>(cur_ - begin_);
+            publish();
+        }
+    }
+
+    void deliver() noexcept {
+        const auto n = static_cast<std::size_t>(cur_ - buffer_);
+        if (n == 0) return;
+        next_->consume(std::span<T>(buffer_, n));
+        std::destroy(buffer_, buffer_ + n);
+        cur_ = buffer_;
+        emitted_ += n;
+    }
+
+    void publish() noexcept {
+        begin_ = cur_ = end_ = nullptr;
+        second_ = {};
+        if (written_ == 0) return;
+        edge_->ring.publish(written_);
+        emitted_ += written_;
+        written_ = 0;
+        edge_->wake_consumer();
+    }
+
+    void set_window(std::span<T> w) noexcept {
+        begin_ = cur_ = w.data();
+        end_ = w.data() + w.size();
+    }
+
+    // The window emit() writes into: [cur_, end_) is free.
+    T* cur_ = nullptr;
+    T* end_ = nullptr;
+    Mode mode_ = Mode::unbound;
+    std::uint64_t emitted_ = 0;
+
+    // chained: a batch buffer delivered to the next stage
+    detail::Consumer<T>* next_ = nullptr;
+    T* buffer_ = nullptr;
+    std::size_t buffer_capacity_ = 0;
+
+    // ring: claimed slots, written in order, published at the end of the batch
+    detail::Edge<T>* edge_ = nullptr;
+    T* begin_ = nullptr;
+    std::span<T> second_;
+    std::size_t written_ = 0;  // constructed in claimed slots before the current window
+    std::size_t claim_size_ = 0;
+    std::vector<T> overflow_;
+    std::size_t overflow_head_ = 0;
+};
+
+namespace detail {
+
+/// The runtime's side of an Emitter: connects it and ends its batches.
+template <class T>
+class EmitterBinding {
+  public:
+    static void chain(Emitter<T>& e, Consumer<T>& next, std::size_t batch) {
+        e.mode_ = Emitter<T>::Mode::chained;
+        e.next_ = &next;
+        e.buffer_capacity_ = batch;
+        e.buffer_ = static_cast<T*>(allocate_aligned(batch * sizeof(T), alignof(T)));
+        e.cur_ = e.buffer_;
+        e.end_ = e.buffer_ + batch;
+    }
+    static void ring(Emitter<T>& e, Edge<T>& edge, std::size_t batch) {
+        e.mode_ = Emitter<T>::Mode::ring;
+        e.edge_ = &edge;
+        e.claim_size_ = std::min(batch, edge.ring.capacity());
+        e.overflow_.reserve(batch);
+    }
+    static void end_batch(Emitter<T>& e) noexcept { e.end_batch(); }
+    [[nodiscard]] static bool bound(const Emitter<T>& e) noexcept {
+        return e.mode_ != Emitter<T>::Mode::unbound;
+    }
+};
+
+}  // namespace detail
+}  // namespace rill

@@ -1,0 +1,103 @@
+#pragma once
+// Sources: what Flow::source() accepts.
+//  * a callable returning std::optional<T>: called until it returns std::nullopt;
+//  * a polling source: an object with `using value_type = T;` and
+//    `SourceStatus poll(rill::Emitter<T>& out, std::size_t max)` that emits at most `max` items;
+//  * an input range, iterated once per run: an lvalue is referenced (keep it alive while the
+//    flow runs), an rvalue is owned by the flow and copied into each run;
+//  * rill::iota(first, last).
+
+#include <concepts>
+#include <cstddef>
+#include <iterator>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+#include "rill/flow/emitter.hpp"
+
+namespace rill {
+
+enum class SourceStatus : std::uint8_t {
+    more,  ///< may have more right away
+    idle,  ///< nothing now; poll again after the stage's poll_interval or a StageContext::wake()
+    done,  ///< exhausted
+};
+
+template <class S>
+concept PollingSource = requires(S& s, Emitter<typename S::value_type>& out, std::size_t max) {
+    { s.poll(out, max) } -> std::same_as<SourceStatus>;
+};
+
+namespace detail {
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+}  // namespace detail
+
+template <class F>
+concept OptionalSource =
+    std::invocable<F&> && detail::is_optional<std::remove_cvref_t<std::invoke_result_t<F&>>>::value;
+
+/// Integers first, first+1, ..., last-1.
+template <std::integral T>
+class Iota {
+  public:
+    using value_type = T;
+    constexpr Iota(T first, T last) noexcept : next_(first), last_(first < last ? last : first) {}
+
+    SourceStatus poll(Emitter<T>& out, std::size_t max) noexcept {
+        const auto left = static_cast<std::make_unsigned_t<T>>(last_ - next_);
+        const T stop = left > max ? static_cast<T>(next_ + static_cast<T>(max)) : last_;
+        for (; next_ != stop; ++next_)
+            out.emit(T{next_});
+        return next_ == last_ ? SourceStatus::done : SourceStatus::more;
+    }
+
+  private:
+    T next_;
+    T last_;
+};
+
+template <std::integral T>
+[[nodiscard]] constexpr Iota<T> iota(T first, T last) noexcept {
+    return Iota<T>(first, last);
+}
+
+/// A range as a polling source. Iteration starts at the first poll, on the range this object
+/// holds, so copies made when the flow starts iterate their own copy.
+template <std::ranges::input_range R>
+class RangeSource {
+  public:
+    using value_type = std::ranges::range_value_t<R>;
+    explicit RangeSource(R range) : range_(std::move(range)) {}
+    RangeSource(const RangeSource& other) : range_(other.range_) {}
+    RangeSource& operator=(const RangeSource&) = delete;
+
+    SourceStatus poll(Emitter<value_type>& out, std::size_t max) {
+        if (!it_) it_.emplace(std::ranges::begin(range_));
+        auto& it = *it_;
+        const auto end = std::ranges::end(range_);
+        for (std::size_t i = 0; i < max && it != end; ++i, ++it)
+            out.emit(value_type(*it));
+        return it == end ? SourceStatus::done : SourceStatus::more;
+    }
+
+  private:
+    R range_;
+    std::optional<std::ranges::iterator_t<R>> it_;
+};
+
+template <std::ranges::input_range R>
+using range_holder_t =
+    std::conditional_t<std::is_lvalue_reference_v<R>,
+                       std::ranges::ref_view<std::remove_reference_t<R>>, std::remove_cvref_t<R>>;
+
+template <std::ranges::input_range R>
+[[nodiscard]] RangeSource<range_holder_t<R>> from_range(R&& range) {
+    return RangeSource<range_holder_t<R>>(range_holder_t<R>(std::forward<R>(range)));
+}
+
+}  // namespace rill

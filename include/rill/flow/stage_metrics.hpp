@@ -1,0 +1,46 @@
+#pragma once
+// Per-stage accounting of a run. Every item a stage receives is accounted for exactly once:
+// in == out + filtered + errored + dropped_on_abort once the stage is idle.
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rill {
+
+struct StageMetrics {
+    std::string name;
+    unsigned worker = 0;
+    std::uint64_t in = 0;        ///< items received (for a source: items produced, or failed)
+    std::uint64_t out = 0;       ///< items handled successfully
+    std::uint64_t filtered = 0;  ///< items a filter rejected
+    std::uint64_t errored = 0;   ///< items whose processing threw
+    std::uint64_t dropped_on_abort = 0;
+    std::uint64_t emitted = 0;    ///< items handed downstream (a flat_map may emit many per input)
+    std::size_t queue_depth = 0;  ///< items in the ring in front of the stage now
+    std::size_t queue_max = 0;    ///< most items seen in that ring
+    std::size_t queue_capacity = 0;  ///< 0 when the stage is chained to its upstream (no ring)
+
+    [[nodiscard]] std::uint64_t accounted() const noexcept {
+        return out + filtered + errored + dropped_on_abort;
+    }
+    /// Items the stage holds right now (received, not yet accounted for).
+    [[nodiscard]] std::uint64_t in_stage() const noexcept { return in - accounted(); }
+    [[nodiscard]] bool balanced() const noexcept { return in == accounted(); }
+};
+
+struct FlowMetrics {
+    std::vector<StageMetrics> stages;
+
+    /// Throws std::out_of_range naming the stage when there is none by that name.
+    [[nodiscard]] const StageMetrics& at(std::string_view stage) const;
+    [[nodiscard]] bool balanced() const noexcept;
+};
+
+/// A text table, one row per stage.
+std::ostream& operator<<(std::ostream& out, const FlowMetrics& metrics);
+
+}  // namespace rill

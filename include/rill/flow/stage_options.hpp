@@ -1,0 +1,72 @@
+#pragma once
+// Options for a flow and for each of its stages: plain structs for designated initializers,
+// checked when the stage is added (a bad value throws std::invalid_argument naming the stage,
+// the field, the value and what is expected).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "rill/wait/wait_policy.hpp"
+
+namespace rill {
+
+/// What a stage does when its code throws. Room is left for retry, dead letter and circuit
+/// breaker policies, which extend this type.
+struct ErrorPolicy {
+    enum class Kind : std::uint8_t {
+        fail_fast,  ///< cancel the run; Run::wait() rethrows the first error with the stage name
+        skip,       ///< count the item as errored and go on
+    };
+    Kind kind = Kind::fail_fast;
+
+    [[nodiscard]] static constexpr ErrorPolicy fail_fast() noexcept { return {Kind::fail_fast}; }
+    [[nodiscard]] static constexpr ErrorPolicy skip() noexcept { return {Kind::skip}; }
+    friend bool operator==(const ErrorPolicy&, const ErrorPolicy&) = default;
+};
+
+struct FlowOptions {
+    std::size_t capacity = 1024;  ///< default ring capacity in front of each stage
+    std::size_t batch = 64;       ///< default items per step
+    bool chain = true;            ///< run consecutive stages on one worker as one task
+};
+
+struct StageOptions {
+    /// Capacity of the ring in front of this stage (a power of two >= 2); 0: the flow's.
+    std::size_t capacity = 0;
+    /// Most items this stage takes per step and emits per hand-off; 0: the flow's.
+    std::size_t batch = 0;
+    /// Worker that runs the stage; default: placed automatically.
+    std::optional<unsigned> worker;
+    /// How the stage's worker waits when idle; default: the runtime's.
+    std::optional<WaitPolicy> wait;
+    ErrorPolicy on_error = ErrorPolicy::fail_fast();
+    /// false forces a ring between this stage and its upstream even on the same worker;
+    /// default: the flow's `chain`.
+    std::optional<bool> chain;
+    /// Sources only: how soon to poll again after a polling source reported `idle`.
+    /// Zero: only when woken (StageContext::wake()).
+    std::chrono::microseconds poll_interval{100};
+};
+
+struct InletOptions {
+    /// Items the inlet holds before try_push fails and push waits (>= 1).
+    std::size_t capacity = 4096;
+    /// How push() waits while the inlet is full.
+    WaitPolicy wait = WaitPolicy::spin_park(256, 4);
+};
+
+inline constexpr std::size_t kMaxStageCapacity = std::size_t{1} << 30;
+inline constexpr std::size_t kMaxStageBatch = std::size_t{1} << 16;
+inline constexpr std::size_t kMaxInletCapacity = std::size_t{1} << 30;
+
+namespace detail {
+/// Throws std::invalid_argument naming the stage and the field.
+void validate_stage_options(std::string_view stage, const StageOptions& options);
+void validate_flow_options(const FlowOptions& options);
+void validate_inlet_options(std::string_view inlet, const InletOptions& options);
+}  // namespace detail
+
+}  // namespace rill

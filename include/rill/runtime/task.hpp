@@ -1,0 +1,40 @@
+#pragma once
+// Task: the unit a worker runs. A task never blocks: each step does at most one batch of work
+// and says whether it made progress, found nothing to do, or has finished.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "rill/wait/wait_policy.hpp"
+
+namespace rill {
+
+enum class StepResult : std::uint8_t {
+    idle,      ///< nothing to do now; the worker may wait until notified or until next_timer()
+    progress,  ///< did some work; step again soon
+    done,      ///< finished for good; the worker drops the task
+};
+
+class Task {
+  public:
+    using Clock = std::chrono::steady_clock;
+
+    Task() = default;
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    virtual ~Task() = default;
+
+    /// Runs on the task's worker thread only.
+    [[nodiscard]] virtual StepResult step() noexcept = 0;
+    /// When an idle task wants to be stepped again without a notification.
+    [[nodiscard]] virtual Clock::time_point next_timer() const noexcept {
+        return Clock::time_point::max();
+    }
+    /// The wait policy this task asks of its worker, if any.
+    [[nodiscard]] virtual std::optional<WaitPolicy> wait_policy() const noexcept {
+        return std::nullopt;
+    }
+};
+
+}  // namespace rill

@@ -1,0 +1,172 @@
+#include "worker.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "rill/wait/waiter.hpp"
+
+namespace rill::detail {
+namespace {
+
+/// Ranks policies from the most eager (lowest latency) to the laziest.
+int eagerness(const WaitPolicy& p) noexcept {
+    switch (p.mode) {
+        case WaitPolicy::Mode::busy_spin:
+            return 3;
+        case WaitPolicy::Mode::spin_yield:
+            return 2;
+        case WaitPolicy::Mode::spin_park:
+            return 1;
+        case WaitPolicy::Mode::park:
+            return 0;
+    }
+    return 0;
+}
+
+void publish_delta(std::atomic<std::uint64_t>& total, std::uint64_t before, std::uint64_t after) {
+    // relaxed: a single-writer statistic (see Worker).
+    total.store(total.load(std::memory_order_relaxed) + (after - before),
+                std::memory_order_relaxed);
+}
+
+}  // namespace
+
+Worker::Worker(unsigned index, WaitPolicy policy) : index_(index), default_policy_(policy) {}
+
+void Worker::start(const std::string& thread_name, int cpu) {
+    cpu_ = cpu;
+    thread_ = std::thread([this] { run(); });
+    // Named and pinned from here so that a refusal is an exception in the constructor's thread.
+    pthread_setname_np(thread_.native_handle(), thread_name.c_str());
+    if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(static_cast<unsigned>(cpu), &set);
+        if (const int rc = pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set)) {
+            quit_and_join();
+            throw std::system_error(rc, std::generic_category(),
+                                    "rill::Runtime: cannot pin worker " + std::to_string(index_) +
+                                        " to CPU " + std::to_string(cpu));
+        }
+    }
+}
+
+void Worker::quit_and_join() noexcept {
+    if (!thread_.joinable()) return;
+    quit_.store(true, std::memory_order_release);  // release: pairs with the acquire in run()
+    events_.notify_all();
+    thread_.join();
+}
+
+void Worker::submit(Task& task, std::shared_ptr<void> keep_alive) {
+    {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_.push_back({&task, std::move(keep_alive)});
+    }
+    // release: pairs with the acquire in pass(); the entry is already in inbox_.
+    inbox_ready_.store(true, std::memory_order_release);
+    events_.notify_one();
+}
+
+WorkerStats Worker::stats() const noexcept {
+    // relaxed: single-writer statistics.
+    return {index_,
+            cpu_,
+            task_count_.load(std::memory_order_relaxed),
+            spins_.load(std::memory_order_relaxed),
+            yields_.load(std::memory_order_relaxed),
+            parks_.load(std::memory_order_relaxed)};
+}
+
+bool Worker::pass() noexcept {
+    bool progressed = false;
+    // acquire: pairs with the release in submit().
+    if (inbox_ready_.load(std::memory_order_acquire)) {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_ready_.store(false, std::memory_order_relaxed);  // relaxed: under the mutex
+        for (Entry& e : inbox_)
+            tasks_.push_back(std::move(e));
+        inbox_.clear();
+        policy_dirty_ = true;
+        progressed = true;
+    }
+    for (std::size_t i = 0; i < tasks_.size();) {
+        switch (tasks_[i].task->step()) {
+            case StepResult::progress:
+                progressed = true;
+                [[fallthrough]];
+            case StepResult::idle:
+                ++i;
+                break;
+            case StepResult::done:
+                // Erase, not swap: the order of the rest is the flow's order, which keeps a
+                // chain of tasks on one worker moving items downstream within one pass.
+                tasks_.erase(tasks_.begin() + static_cast<std::ptrdiff_t>(i));
+                policy_dirty_ = true;
+                progressed = true;
+                break;
+        }
+    }
+    if (policy_dirty_) {
+        // relaxed: single-writer statistic.
+        task_count_.store(tasks_.size(), std::memory_order_relaxed);
+    }
+    return progressed;
+}
+
+WaitPolicy Worker::current_policy() const noexcept {
+    WaitPolicy best = default_policy_;
+    bool overridden = false;
+    for (const Entry& e : tasks_) {
+        const std::optional<WaitPolicy> p = e.task->wait_policy();
+        if (!p) continue;
+        // A stage's own policy replaces the runtime's; among several, the most eager wins, with
+        // the larger spin budget breaking ties, so no stage waits longer than it asked.
+        if (!overridden || eagerness(*p) > eagerness(best) ||
+            (eagerness(*p) == eagerness(best) && p->spin > best.spin)) {
+            best = *p;
+            overridden = true;
+        }
+    }
+    return best;
+}
+
+Task::Clock::time_point Worker::next_timer() const noexcept {
+    Task::Clock::time_point t = Task::Clock::time_point::max();
+    for (const Entry& e : tasks_)
+        t = std::min(t, e.task->next_timer());
+    return t;
+}
+
+void Worker::run() noexcept {
+    std::optional<Waiter> waiter;
+    for (;;) {
+        if (pass()) continue;
+        // acquire: pairs with the release in quit_and_join().
+        const bool quitting = quit_.load(std::memory_order_acquire);
+        if (quitting && tasks_.empty()) return;
+        if (policy_dirty_ || !waiter) {
+            waiter.emplace(current_policy());
+            policy_dirty_ = false;
+        }
+        const WaitStats before = waiter->stats();
+        waiter->wait(
+            events_,
+            [&] {
+                // acquire: as above. A quitting worker with tasks left waits for them normally.
+                return (quit_.load(std::memory_order_acquire) && tasks_.empty()) || pass();
+            },
+            next_timer());
+        const WaitStats& after = waiter->stats();
+        publish_delta(spins_, before.spins, after.spins);
+        publish_delta(yields_, before.yields, after.yields);
+        publish_delta(parks_, before.parks, after.parks);
+    }
+}
+
+}  // namespace rill::detail

@@ -1,0 +1,72 @@
+#pragma once
+// Worker: one thread that round-robins over its tasks and waits by policy when none progressed.
+// Private to the runtime; the public face is rill::Runtime.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rill/runtime/runtime.hpp"
+#include "rill/wait/event_count.hpp"
+#include "rill/wait/wait_policy.hpp"
+
+namespace rill::detail {
+
+class Worker {
+  public:
+    Worker(unsigned index, WaitPolicy policy);
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    /// Starts the thread, names it and pins it to `cpu` (-1: not pinned). Throws
+    /// std::system_error naming the CPU if the kernel refuses.
+    void start(const std::string& thread_name, int cpu);
+    /// Asks the thread to exit once it has no tasks left, and waits for it.
+    void quit_and_join() noexcept;
+
+    void submit(Task& task, std::shared_ptr<void> keep_alive);
+    [[nodiscard]] EventCount& events() noexcept { return events_; }
+    [[nodiscard]] WorkerStats stats() const noexcept;
+
+  private:
+    struct Entry {
+        Task* task;
+        std::shared_ptr<void> keep_alive;
+    };
+
+    void run() noexcept;
+    bool pass() noexcept;
+    [[nodiscard]] WaitPolicy current_policy() const noexcept;
+    [[nodiscard]] Task::Clock::time_point next_timer() const noexcept;
+
+    const unsigned index_;
+    int cpu_ = -1;
+    const WaitPolicy default_policy_;
+    std::thread thread_;
+    EventCount events_;
+
+    // Tasks handed over by other threads; tasks_ below is the worker thread's own.
+    std::mutex inbox_mutex_;
+    std::vector<Entry> inbox_;
+    // release by submit() after filling inbox_ under the mutex; acquire by the worker's pass(),
+    // which then takes the mutex anyway. Lets a pass skip the mutex when nothing is waiting.
+    std::atomic<bool> inbox_ready_{false};
+    // release by quit_and_join(); acquire by the worker before it exits.
+    std::atomic<bool> quit_{false};
+
+    std::vector<Entry> tasks_;
+    bool policy_dirty_ = true;
+
+    // Single writer (the worker), read by stats() from any thread: relaxed is enough for counts.
+    std::atomic<std::uint64_t> task_count_{0};
+    std::atomic<std::uint64_t> spins_{0};
+    std::atomic<std::uint64_t> yields_{0};
+    std::atomic<std::uint64_t> parks_{0};
+};
+
+}  // namespace rill::detail
