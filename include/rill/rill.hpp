@@ -5,6 +5,7 @@
 #include "rill/flow/flow.hpp"
 #include "rill/flow/inlet.hpp"
 #include "rill/flow/run.hpp"
+#include "rill/flow/signal_stop.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_context.hpp"
 #include "rill/flow/stage_metrics.hpp"
