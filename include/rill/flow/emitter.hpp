@@ -80,6 +80,35 @@ class Emitter final : public detail::EmitterControl {
         emit(T(std::forward<Args>(args)...));
     }
 
+    /// Emits gen(), gen(), ... n times, constructing straight into the destination in runs.
+    template <class Gen>
+    void emit_n(std::size_t n, Gen&& gen) noexcept(noexcept(T(gen()))) {
+        while (n != 0) {
+            const std::span<T> slots = window(n);
+            if (slots.empty()) {  // full ring: the rest goes to the overflow
+                for (; n != 0; --n)
+                    emit(gen());
+                return;
+            }
+            T* p = slots.data();
+            T* const stop = p + slots.size();
+            if constexpr (noexcept(T(gen()))) {
+                for (; p != stop; ++p)
+                    std::construct_at(p, gen());
+            } else {
+                try {
+                    for (; p != stop; ++p)
+                        std::construct_at(p, gen());
+                } catch (...) {
+                    cur_ = p;  // keep what was built
+                    throw;
+                }
+            }
+            cur_ = p;
+            n -= slots.size();
+        }
+    }
+
     /// Items handed downstream so far (delivered, published or waiting in overflow).
     [[nodiscard]] std::uint64_t emitted() const noexcept { return emitted_; }
 
@@ -117,39 +146,48 @@ class Emitter final : public detail::EmitterControl {
     enum class Mode : std::uint8_t { unbound, chained, ring };
 
     void emit_slow(T&& item) noexcept {
-        if (mode_ == Mode::chained) {
-            deliver();
+        if (refill()) {
             std::construct_at(cur_, std::move(item));
             ++cur_;
             return;
-        }
-        RILL_ASSERT(mode_ == Mode::ring, "rill: Emitter used before its stage was connected");
-        if (!has_overflow()) {
-            if (begin_ != nullptr) {
-                // The window is used up: go on into the wrapped part of the claim, if any.
-                written_ += static_cast<std::size_t>(cur_ - begin_);
-                if (!second_.empty()) {
-                    set_window(second_);
-                    second_ = {};
-                    std::construct_at(cur_, std::move(item));
-                    ++cur_;
-                    return;
-                }
-                publish();
-            }
-            const RingSpans<T> slots = edge_->ring.claim(claim_size_);
-            if (!slots.empty()) {
-                set_window(slots.first);
-                second_ = slots.second;
-                std::construct_at(cur_, std::move(item));
-                ++cur_;
-                return;
-            }
         }
         // Full ring: keep the item (and all after it, to keep order) until the task drains them.
         overflow_.push_back(std::move(item));
         ++emitted_;
     }
+
+    /// Makes the window non-empty; false when the ring is full (emit into the overflow then).
+    bool refill() noexcept {
+        if (mode_ == Mode::chained) {
+            deliver();
+            return true;
+        }
+        RILL_ASSERT(mode_ == Mode::ring, "rill: Emitter used before its stage was connected");
+        if (has_overflow()) return false;
+        if (begin_ != nullptr) {
+            // The window is used up: go on into the wrapped part of the claim, if any.
+            written_ += static_cast<std::size_t>(cur_ - begin_);
+            if (!second_.empty()) {
+                set_window(second_);
+                second_ = {};
+                return true;
+            }
+            publish();
+        }
+        const RingSpans<T> slots = edge_->ring.claim(claim_size_);
+        if (slots.empty()) return false;
+        set_window(slots.first);
+        second_ = slots.second;
+        return true;
+    }
+
+    /// Up to n free contiguous slots to construct items in, then commit(); empty when the ring is
+    /// full.
+    std::span<T> window(std::size_t n) noexcept {
+        if (cur_ == end_ && !refill()) return {};
+        return {cur_, std::min(n, static_cast<std::size_t>(end_ - cur_))};
+    }
+    void commit(std::size_t k) noexcept { cur_ += k; }
 
     /// Ends an input batch: hands over everything emitted so far.
     void end_batch() noexcept {
@@ -227,6 +265,10 @@ class EmitterBinding {
         e.overflow_.reserve(batch);
     }
     static void end_batch(Emitter<T>& e) noexcept { e.end_batch(); }
+    [[nodiscard]] static std::span<T> window(Emitter<T>& e, std::size_t n) noexcept {
+        return e.window(n);
+    }
+    static void commit(Emitter<T>& e, std::size_t k) noexcept { e.commit(k); }
     [[nodiscard]] static bool bound(const Emitter<T>& e) noexcept {
         return e.mode_ != Emitter<T>::Mode::unbound;
     }

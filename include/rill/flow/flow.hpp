@@ -127,13 +127,16 @@ class Stream {
         }
     }
 
-    /// void(T): the end of the stream.
+    /// void(T), the end of the stream; or void(std::span<T>), which takes each input batch at
+    /// once (an exception then fails the whole batch).
     template <class F>
     void sink(std::string name, F f, StageOptions options = {}) {
-        if constexpr (!std::is_invocable_v<F&, T&&>) {
-            [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
-        } else {
+        if constexpr (std::is_invocable_v<F&, T&&>) {
             add_consumer<detail::SinkStage<T, F>>(std::move(name), std::move(f), options);
+        } else if constexpr (std::is_invocable_v<F&, std::span<T>>) {
+            add_consumer<detail::BatchSinkStage<T, F>>(std::move(name), std::move(f), options);
+        } else {
+            [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
         }
     }
 

@@ -34,7 +34,7 @@ struct StartOptions {
     /// When reached, the run is cancelled and ends with RunStatus::deadline_exceeded.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     /// A stop request drains the flow, like Run::stop() without a deadline.
-    std::stop_token stop_token;
+    std::stop_token stop_token{};
 };
 
 /// The first error of a fail-fast stage, rethrown by Run::wait().

@@ -50,9 +50,10 @@ class Iota {
 
     SourceStatus poll(Emitter<T>& out, std::size_t max) noexcept {
         const auto left = static_cast<std::make_unsigned_t<T>>(last_ - next_);
-        const T stop = left > max ? static_cast<T>(next_ + static_cast<T>(max)) : last_;
-        for (; next_ != stop; ++next_)
-            out.emit(T{next_});
+        const std::size_t n = left > max ? max : static_cast<std::size_t>(left);
+        T next = next_;
+        out.emit_n(n, [&next]() noexcept { return next++; });
+        next_ = next;
         return next_ == last_ ? SourceStatus::done : SourceStatus::more;
     }
 

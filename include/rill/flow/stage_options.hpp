@@ -39,13 +39,13 @@ struct StageOptions {
     /// Most items this stage takes per step and emits per hand-off; 0: the flow's.
     std::size_t batch = 0;
     /// Worker that runs the stage; default: placed automatically.
-    std::optional<unsigned> worker;
+    std::optional<unsigned> worker{};
     /// How the stage's worker waits when idle; default: the runtime's.
-    std::optional<WaitPolicy> wait;
+    std::optional<WaitPolicy> wait{};
     ErrorPolicy on_error = ErrorPolicy::fail_fast();
     /// false forces a ring between this stage and its upstream even on the same worker;
     /// default: the flow's `chain`.
-    std::optional<bool> chain;
+    std::optional<bool> chain{};
     /// Sources only: how soon to poll again after a polling source reported `idle`.
     /// Zero: only when woken (StageContext::wake()).
     std::chrono::microseconds poll_interval{100};

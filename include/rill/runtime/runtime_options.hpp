@@ -11,10 +11,10 @@ namespace rill {
 
 struct RuntimeOptions {
     /// Worker threads. Default: one per CPU in `cpus`.
-    std::optional<unsigned> workers;
+    std::optional<unsigned> workers{};
     /// CPUs the workers are pinned to, worker i on cpus[i % size]. Default: the process's
     /// affinity mask. Every CPU must be in that mask.
-    std::optional<std::vector<int>> cpus;
+    std::optional<std::vector<int>> cpus{};
     /// Allows more workers than CPUs (they then share cores).
     bool allow_oversubscription = false;
     /// Pin each worker to its CPU. Off: workers float over the CPUs.

@@ -21,9 +21,29 @@ class MapStage final : public UserStage<StageBase, F>, public Consumer<In>, publ
         this->begin_batch(n);
         std::size_t i = 0, errored = 0, dropped = 0;
         while (i < n) {
+            // One output per input: construct straight into a run of free slots, a loop the
+            // compiler keeps in registers (and may vectorize), committing once per run.
+            const std::span<Out> slots = EmitterBinding<Out>::window(this->out, n - i);
+            if (slots.empty()) break;  // full ring: the rest goes item by item to the overflow
+            std::size_t k = 0;
             try {
-                for (; i < n; ++i)
+                for (; k < slots.size(); ++k, ++i) {
+                    std::construct_at(&slots[k], std::invoke(this->f_, std::move(items[i])));
+                }
+            } catch (...) {
+                EmitterBinding<Out>::commit(this->out, k);
+                ++i;
+                ++errored;
+                if (!this->on_error()) dropped = n - i, i = n;
+                continue;
+            }
+            EmitterBinding<Out>::commit(this->out, k);
+        }
+        while (i < n) {
+            try {
+                for (; i < n; ++i) {
                     this->out.emit(std::invoke(this->f_, std::move(items[i])));
+                }
             } catch (...) {
                 ++i;
                 ++errored;
@@ -135,6 +155,26 @@ class SinkStage final : public UserStage<StageBase, F>, public Consumer<In> {
             }
         }
         this->end_batch(n - errored - dropped, 0, errored, dropped);
+    }
+};
+
+/// A sink that takes the whole input batch at once; an exception fails the batch as a whole.
+template <class In, class F>
+class BatchSinkStage final : public UserStage<StageBase, F>, public Consumer<In> {
+  public:
+    using UserStage<StageBase, F>::UserStage;
+
+    void consume(std::span<In> items) noexcept override {
+        const std::size_t n = items.size();
+        this->begin_batch(n);
+        std::size_t errored = 0;
+        try {
+            std::invoke(this->f_, items);
+        } catch (...) {
+            errored = n;
+            static_cast<void>(this->on_error());
+        }
+        this->end_batch(n - errored, 0, errored, 0);
     }
 };
 
