@@ -11,4 +11,10 @@ void assert_fail(const char* expr, const char* message, const char* file, int li
     std::abort();
 }
 
+void fatal(const char* message) noexcept {
+    std::fprintf(stderr, "rill: %s\n", message);
+    std::fflush(stderr);
+    std::abort();
+}
+
 }  // namespace rill::detail

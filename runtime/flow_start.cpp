@@ -107,7 +107,8 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
         }
         task->run = state.get();
         task->worker = worker[i];
-        task->wake = &wake_handle(worker[i]);
+        task->wake_owner = wake_owner(worker[i]);
+        task->wake = task->wake_owner.get();
         task->chain.push_back(&self);
         task->tail = node.emitter(self);
         task_of[i] = task.get();
@@ -122,8 +123,14 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
     for (const auto& task : state->tasks)
         used.push_back(task->worker);
     state->begin(std::move(used), options.deadline, std::move(options.stop_token));
-    for (auto& task : state->tasks) {
-        submit(task->worker, *task, std::shared_ptr<void>(state));
+    std::vector<Placement> placements;
+    for (auto& task : state->tasks)
+        placements.push_back({task->worker, task.get()});
+    try {
+        submit_all(placements, state);
+    } catch (...) {
+        state->abandon_start();  // nothing was handed over
+        throw;
     }
     return Run(std::move(state));
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "rill/detail/assert.hpp"
 #include "rill/flow/detail/run_state.hpp"
 #include "rill/flow/detail/tasks.hpp"
 
@@ -52,6 +53,11 @@ RunState::~RunState() = default;
 
 void RunState::begin(std::vector<unsigned> workers_used,
                      std::chrono::steady_clock::time_point deadline, std::stop_token stop_token) {
+    for (const auto& stage : stages) {
+        if (auto* source = dynamic_cast<SourceStageBase*>(stage.get())) {
+            if (source->drains_on_stop()) sources_.push_back(source);
+        }
+    }
     {
         std::lock_guard lock(mutex_);
         workers_ = std::move(workers_used);
@@ -64,17 +70,39 @@ void RunState::begin(std::vector<unsigned> workers_used,
 
 void RunState::request_drain() noexcept {
     phase_.fetch_or(kDraining);
+    close_inputs();
     wake_all();
 }
 
 void RunState::request_abort() noexcept {
     phase_.fetch_or(kAborting);
+    close_inputs();
     wake_all();
 }
 
+void RunState::close_inputs() noexcept {
+    // Inlets close at once, from this thread: pushes fail from now on and pushers waiting for
+    // room return, even while the source's worker is busy elsewhere.
+    for (SourceStageBase* source : sources_)
+        source->close_input();
+}
+
 void RunState::deadline_expired() noexcept {
-    deadline_hit_.store(true);
+    {
+        std::lock_guard lock(mutex_);
+        if (finished_) return;  // too late to matter: the status is final
+        deadline_hit_ = true;
+    }
     request_abort();
+}
+
+void RunState::abandon_start() noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        finished_ = true;
+        status_ = RunStatus::cancelled;
+    }
+    runtime_->untrack(this);
 }
 
 void RunState::fail(std::string_view stage, std::exception_ptr error) noexcept {
@@ -103,6 +131,12 @@ void RunState::task_done() noexcept {
     {
         std::lock_guard lock(mutex_);
         if (--remaining_ != 0) return;
+        // The status is decided here, once: requests that come after the end change nothing.
+        const unsigned phase = this->phase();
+        status_ = deadline_hit_              ? RunStatus::deadline_exceeded
+                  : (phase & kAborting) != 0 ? RunStatus::cancelled
+                  : (phase & kDraining) != 0 ? RunStatus::stopped
+                                             : RunStatus::completed;
         finished_ = true;
     }
     done_cv_.notify_all();
@@ -125,11 +159,8 @@ bool RunState::finished() const noexcept {
 }
 
 RunStatus RunState::status() const noexcept {
-    const unsigned phase = this->phase();
-    if (deadline_hit_.load()) return RunStatus::deadline_exceeded;
-    if (phase & kAborting) return RunStatus::cancelled;
-    if (phase & kDraining) return RunStatus::stopped;
-    return RunStatus::completed;
+    std::lock_guard lock(mutex_);
+    return status_;
 }
 
 void RunState::rethrow_error() const {
@@ -145,17 +176,21 @@ FlowMetrics RunState::metrics() const {
         StageMetrics x;
         x.name = s->name;
         x.worker = s->worker;
-        // relaxed: single-writer counters; a snapshot need not be atomic as a whole. `in` is
-        // read last so that in >= accounted() holds for the snapshot.
-        x.out = c.out.load(std::memory_order_relaxed);
-        x.filtered = c.filtered.load(std::memory_order_relaxed);
-        x.errored = c.errored.load(std::memory_order_relaxed);
-        x.dropped_on_abort = c.dropped.load(std::memory_order_relaxed);
+        // acquire: pairs with the release stores in bump(). The outcomes are read before `in`,
+        // so in >= accounted() holds for every snapshot.
+        x.out = c.out.load(std::memory_order_acquire);
+        x.filtered = c.filtered.load(std::memory_order_acquire);         // acquire: as above
+        x.errored = c.errored.load(std::memory_order_acquire);           // acquire: as above
+        x.dropped_on_abort = c.dropped.load(std::memory_order_acquire);  // acquire: as above
+        // relaxed: statistics with no ordering against the rest.
         x.emitted = c.emitted.load(std::memory_order_relaxed);
         x.queue_max = c.queue_max.load(std::memory_order_relaxed);
         x.in = c.in.load(std::memory_order_acquire);  // acquire: see above
         if (s->input != nullptr) {
-            x.queue_depth = s->input->depth();
+            // Items the stage has peeked but not yet released are in its hands, not queued.
+            const std::size_t depth = s->input->depth();
+            const auto taken = static_cast<std::size_t>(c.taken.load(std::memory_order_relaxed));
+            x.queue_depth = depth > taken ? depth - taken : 0;
             x.queue_capacity = s->input->capacity();
         }
         m.stages.push_back(std::move(x));
@@ -168,9 +203,19 @@ FlowMetrics RunState::metrics() const {
 // ---- Run ----------------------------------------------------------------------------------
 
 namespace {
-detail::RunState& checked(const std::shared_ptr<detail::RunState>& state) {
-    if (!state) throw std::logic_error("rill::Run: used after it was moved from");
+detail::RunState& checked(const std::shared_ptr<detail::RunState>& state, const char* what) {
+    if (!state) throw std::logic_error(std::string("rill::Run::") + what + ": used after move");
     return *state;
+}
+
+/// Waiting on a worker thread would wait for the worker itself.
+detail::RunState& checked_wait(const std::shared_ptr<detail::RunState>& state, const char* what) {
+    if (detail::on_worker_thread()) {
+        throw std::logic_error(std::string("rill::Run::") + what +
+                               " called from a stage on a worker thread: it would wait for "
+                               "its own worker; use cancel() there");
+    }
+    return checked(state, what);
 }
 }  // namespace
 
@@ -183,20 +228,25 @@ Run& Run::operator=(Run&& other) noexcept {
 }
 
 Run::~Run() {
-    if (!state_) return;
-    if (!state_->finished()) state_->request_abort();
+    if (!state_ || state_->finished()) return;
+    if (detail::on_worker_thread()) {
+        detail::fatal(
+            "rill::Run destroyed on a worker thread while the run is going: it would "
+            "wait for its own worker");
+    }
+    state_->request_abort();
     state_->wait_until(std::chrono::steady_clock::time_point::max());
 }
 
 RunStatus Run::wait() {
-    detail::RunState& s = checked(state_);
+    detail::RunState& s = checked_wait(state_, "wait");
     s.wait_until(std::chrono::steady_clock::time_point::max());
     s.rethrow_error();
     return s.status();
 }
 
 std::optional<RunStatus> Run::wait_until(std::chrono::steady_clock::time_point deadline) {
-    detail::RunState& s = checked(state_);
+    detail::RunState& s = checked_wait(state_, "wait_until");
     if (!s.wait_until(deadline)) return std::nullopt;
     s.rethrow_error();
     return s.status();
@@ -207,11 +257,13 @@ void Run::cancel() noexcept {
 }
 
 StopReport Run::stop(std::chrono::steady_clock::time_point deadline) {
-    detail::RunState& s = checked(state_);
+    detail::RunState& s = checked_wait(state_, "stop");
     s.request_drain();
     StopReport report;
     if (s.wait_until(deadline)) {
-        report.drained = true;
+        // Drained only if it ended by draining (or ran dry), not by a cancel or an error.
+        const RunStatus status = s.status();
+        report.drained = status == RunStatus::stopped || status == RunStatus::completed;
         return report;
     }
     for (const StageMetrics& m : s.metrics().stages) {
@@ -228,7 +280,7 @@ bool Run::done() const noexcept {
 }
 
 FlowMetrics Run::metrics() const {
-    return checked(state_).metrics();
+    return checked(state_, "metrics").metrics();
 }
 
 // ---- metrics ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "rill/detail/assert.hpp"
 #include "worker.hpp"
 
 namespace rill {
@@ -111,8 +112,9 @@ struct Runtime::Impl {
                 timer_cv.wait(lock);
                 continue;
             }
-            const auto first = deadlines.begin();
-            if (timer_cv.wait_until(lock, first->first) == std::cv_status::no_timeout) continue;
+            // A copy: untrack() may erase the node while the lock is released in the wait.
+            const auto first = deadlines.begin()->first;
+            if (timer_cv.wait_until(lock, first) == std::cv_status::no_timeout) continue;
             // Fire every deadline that has passed, outside the lock: the run takes its own.
             std::vector<std::shared_ptr<detail::RunControl>> due;
             const auto now = std::chrono::steady_clock::now();
@@ -148,6 +150,10 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
 }
 
 Runtime::~Runtime() {
+    if (detail::on_worker_thread()) {
+        detail::fatal(
+            "rill::Runtime destroyed on a worker thread: it would join that thread from itself");
+    }
     std::vector<std::shared_ptr<detail::RunControl>> live;
     {
         std::lock_guard lock(impl_->mutex);
@@ -191,6 +197,22 @@ void Runtime::submit(unsigned worker, Task& task, std::shared_ptr<void> keep_ali
 
 EventCount& Runtime::wake_handle(unsigned worker) {
     return impl_->workers.at(worker)->events();
+}
+
+std::shared_ptr<EventCount> Runtime::wake_owner(unsigned worker) {
+    return impl_->workers.at(worker)->events_owner();
+}
+
+void Runtime::submit_all(const std::vector<Placement>& tasks,
+                         const std::shared_ptr<void>& keep_alive) {
+    std::vector<std::size_t> per_worker(impl_->workers.size(), 0);
+    for (const Placement& p : tasks)
+        ++per_worker.at(p.worker);
+    for (std::size_t w = 0; w < per_worker.size(); ++w) {
+        if (per_worker[w] != 0) impl_->workers[w]->reserve(per_worker[w]);  // may throw
+    }
+    for (const Placement& p : tasks)
+        impl_->workers[p.worker]->submit(*p.task, keep_alive);
 }
 
 void Runtime::track(std::weak_ptr<detail::RunControl> run,

@@ -2,6 +2,7 @@
 
 #include <semaphore.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -37,22 +38,37 @@ struct SignalStop::State {
 
     /// Puts the previous handlers back and ends the helper thread.
     void restore() noexcept {
-        for (std::size_t i = 0; i < previous.size(); ++i) {
-            sigaction(signals[i], &previous[i], nullptr);
-        }
+        put_back_handlers();
         g_quit.store(true);
         sem_post(&g_posted);
         if (helper.joinable()) helper.join();
         sem_destroy(&g_posted);
     }
 
+    /// First signal: drain. A second signal, or the drain timeout: cancel. Then the previous
+    /// handlers come back, so that a third signal does what it did before.
     void serve() {
         while (sem_wait(&g_posted) != 0 && errno == EINTR) {
         }
         if (g_quit.load()) return;
         run->request_drain();
-        if (!run->wait_until(std::chrono::steady_clock::now() + drain_timeout)) {
-            run->request_abort();
+        const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+        for (;;) {
+            const auto slice = std::min(
+                deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+            if (run->wait_until(slice)) break;
+            if (g_quit.load()) return;
+            if (std::chrono::steady_clock::now() >= deadline || sem_trywait(&g_posted) == 0) {
+                run->request_abort();
+                break;
+            }
+        }
+        put_back_handlers();
+    }
+
+    void put_back_handlers() noexcept {
+        for (std::size_t i = 0; i < previous.size(); ++i) {
+            sigaction(signals[i], &previous[i], nullptr);
         }
     }
 };
@@ -74,25 +90,34 @@ SignalStop::SignalStop(Run& run, std::chrono::milliseconds drain_timeout, std::v
     sem_init(&g_posted, 0, 0);
     g_signal.store(0);
     g_quit.store(false);
-    state_->run = run.state();
-    state_->drain_timeout = drain_timeout;
-    state_->signals = std::move(signals);
-    state_->helper = std::thread([s = state_.get()] { s->serve(); });
+    State& s = *state_;
+    s.run = run.state();
+    s.drain_timeout = drain_timeout;
+    s.signals = std::move(signals);
+    try {
+        s.previous.reserve(s.signals.size());
+        s.helper = std::thread([&s] { s.serve(); });
+    } catch (...) {
+        sem_destroy(&g_posted);
+        g_active.store(false);
+        throw;
+    }
     struct sigaction action {};
     action.sa_handler = on_signal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
-    for (int s : state_->signals) {
+    for (int signal : s.signals) {
         struct sigaction old {};
-        if (sigaction(s, &action, &old) != 0) {
+        if (sigaction(signal, &action, &old) != 0) {
             const int error = errno;
-            state_->restore();
+            s.restore();
             state_.reset();
             g_active.store(false);
-            throw std::system_error(error, std::generic_category(),
-                                    "rill::SignalStop: cannot handle signal " + std::to_string(s));
+            throw std::system_error(
+                error, std::generic_category(),
+                "rill::SignalStop: cannot handle signal " + std::to_string(signal));
         }
-        state_->previous.push_back(old);
+        s.previous.push_back(old);  // reserved: does not throw
     }
 }
 

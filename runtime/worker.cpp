@@ -13,6 +13,8 @@
 namespace rill::detail {
 namespace {
 
+thread_local bool t_on_worker = false;
+
 /// Ranks policies from the most eager (lowest latency) to the laziest.
 int eagerness(const WaitPolicy& p) noexcept {
     switch (p.mode) {
@@ -59,8 +61,13 @@ void Worker::start(const std::string& thread_name, int cpu) {
 void Worker::quit_and_join() noexcept {
     if (!thread_.joinable()) return;
     quit_.store(true, std::memory_order_release);  // release: pairs with the acquire in run()
-    events_.notify_all();
+    events_->notify_all();
     thread_.join();
+}
+
+void Worker::reserve(std::size_t n) {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.reserve(inbox_.size() + n);
 }
 
 void Worker::submit(Task& task, std::shared_ptr<void> keep_alive) {
@@ -70,7 +77,7 @@ void Worker::submit(Task& task, std::shared_ptr<void> keep_alive) {
     }
     // release: pairs with the acquire in pass(); the entry is already in inbox_.
     inbox_ready_.store(true, std::memory_order_release);
-    events_.notify_one();
+    events_->notify_one();
 }
 
 WorkerStats Worker::stats() const noexcept {
@@ -143,7 +150,12 @@ Task::Clock::time_point Worker::next_timer() const noexcept {
     return t;
 }
 
+bool on_worker_thread() noexcept {
+    return t_on_worker;
+}
+
 void Worker::run() noexcept {
+    t_on_worker = true;
     std::optional<Waiter> waiter;
     for (;;) {
         if (pass()) continue;
@@ -156,7 +168,7 @@ void Worker::run() noexcept {
         }
         const WaitStats before = waiter->stats();
         waiter->wait(
-            events_,
+            *events_,
             [&] {
                 // acquire: as above. A quitting worker with tasks left waits for them normally.
                 return (quit_.load(std::memory_order_acquire) && tasks_.empty()) || pass();

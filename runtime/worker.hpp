@@ -29,8 +29,15 @@ class Worker {
     /// Asks the thread to exit once it has no tasks left, and waits for it.
     void quit_and_join() noexcept;
 
+    /// Makes room for n more submits, so that they cannot throw.
+    void reserve(std::size_t n);
+    /// Does not throw after a reserve() for it.
     void submit(Task& task, std::shared_ptr<void> keep_alive);
-    [[nodiscard]] EventCount& events() noexcept { return events_; }
+    [[nodiscard]] EventCount& events() noexcept { return *events_; }
+    /// Shared so that an inlet or a user's waker may outlive the runtime harmlessly.
+    [[nodiscard]] const std::shared_ptr<EventCount>& events_owner() const noexcept {
+        return events_;
+    }
     [[nodiscard]] WorkerStats stats() const noexcept;
 
   private:
@@ -48,7 +55,7 @@ class Worker {
     int cpu_ = -1;
     const WaitPolicy default_policy_;
     std::thread thread_;
-    EventCount events_;
+    std::shared_ptr<EventCount> events_ = std::make_shared<EventCount>();
 
     // Tasks handed over by other threads; tasks_ below is the worker thread's own.
     std::mutex inbox_mutex_;

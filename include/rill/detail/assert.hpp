@@ -13,6 +13,8 @@
 namespace rill::detail {
 [[noreturn]] void assert_fail(const char* expr, const char* message, const char* file,
                               int line) noexcept;
+/// Prints "rill: <message>" and aborts: misuse that cannot be reported by an exception.
+[[noreturn]] void fatal(const char* message) noexcept;
 }  // namespace rill::detail
 
 #if RILL_CHECKS

@@ -137,6 +137,7 @@ class Emitter final : public detail::EmitterControl {
             overflow_.clear();  // keeps its capacity: no allocation next time
             overflow_head_ = 0;
         }
+        edge_->note_overflow(overflow_size());
         if (moved != 0) edge_->wake_consumer();
         return moved != 0;
     }
@@ -154,6 +155,7 @@ class Emitter final : public detail::EmitterControl {
         // Full ring: keep the item (and all after it, to keep order) until the task drains them.
         overflow_.push_back(std::move(item));
         ++emitted_;
+        edge_->note_overflow(overflow_size());
     }
 
     /// Makes the window non-empty; false when the ring is full (emit into the overflow then).

@@ -19,6 +19,9 @@ class Run;
 struct StartOptions;
 
 namespace detail {
+/// True on a worker thread of any Runtime: there, waiting for a run would wait for itself.
+[[nodiscard]] bool on_worker_thread() noexcept;
+
 /// What the runtime needs of a running flow: to cancel it and to fire its deadline.
 class RunControl {
   public:
@@ -67,6 +70,14 @@ class Runtime {
     void submit(unsigned worker, Task& task, std::shared_ptr<void> keep_alive);
     /// The EventCount that `worker` parks on: notify it after making one of its tasks ready.
     [[nodiscard]] EventCount& wake_handle(unsigned worker);
+    /// The same EventCount, owned: it stays valid after the runtime is gone.
+    [[nodiscard]] std::shared_ptr<EventCount> wake_owner(unsigned worker);
+    /// Hands tasks to workers, all or none: throws (std::bad_alloc) before handing any over.
+    struct Placement {
+        unsigned worker;
+        Task* task;
+    };
+    void submit_all(const std::vector<Placement>& tasks, const std::shared_ptr<void>& keep_alive);
     /// Registers a run so that ~Runtime can cancel it, and fires its deadline, if any.
     void track(std::weak_ptr<detail::RunControl> run,
                std::chrono::steady_clock::time_point deadline);

@@ -32,8 +32,20 @@ class EdgeBase {
         return closed_.load(std::memory_order_acquire);
     }
 
+    /// Items the producer holds because the ring was full (its emitter's overflow), for metrics.
+    void note_overflow(std::size_t n) noexcept {
+        // relaxed: a statistic read by snapshots; single writer (the producer).
+        overflow_.store(n, std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::size_t overflow() const noexcept {
+        return overflow_.load(std::memory_order_relaxed);  // relaxed: see note_overflow
+    }
+
     // Null when both ends run on one worker: that worker steps both tasks in every pass and
-    // parks only after a pass in which neither made progress, so nobody needs waking.
+    // parks only after a pass in which neither made progress, so nobody needs waking. This
+    // relies on a worker keeping its tasks in flow order (Worker::pass erases, never swaps): a
+    // producer that publishes and still reports idle is followed, in the same pass, by its
+    // consumer, which sees the items.
     EventCount* consumer_wake = nullptr;
     EventCount* producer_wake = nullptr;
 
@@ -50,13 +62,17 @@ class EdgeBase {
     }
 
     alignas(kFalseSharingRange) std::atomic<bool> closed_{false};
+    std::atomic<std::size_t> overflow_{0};
 };
 
 template <class T>
 class Edge final : public EdgeBase {
   public:
     explicit Edge(std::size_t capacity) : ring(capacity) {}
-    [[nodiscard]] std::size_t depth() const noexcept override { return ring.size_approx(); }
+    /// Items waiting for the consumer: in the ring, and held by the producer for lack of room.
+    [[nodiscard]] std::size_t depth() const noexcept override {
+        return ring.size_approx() + overflow();
+    }
     [[nodiscard]] std::size_t capacity() const noexcept override { return ring.capacity(); }
 
     SpscRing<T> ring;

@@ -11,16 +11,22 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
+#include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <concurrentqueue/concurrentqueue.h>
 
 #include "rill/flow/emitter.hpp"
 #include "rill/flow/sources.hpp"
+#include "rill/flow/stage_context.hpp"
 #include "rill/flow/stage_options.hpp"
+#include "rill/runtime/runtime.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/waiter.hpp"
 
@@ -49,6 +55,11 @@ class InletQueue {
 
     template <class U>
     [[nodiscard]] bool push_until(U&& item, std::chrono::steady_clock::time_point deadline) {
+        if (on_worker_thread()) {
+            throw std::logic_error("rill: Inlet::push on a worker thread (inlet '" + name_ +
+                                   "'): waiting there could wait for its own worker; use "
+                                   "try_push");
+        }
         bool reserved = false;
         Waiter waiter(options_.wait);
         waiter.wait(
@@ -71,13 +82,19 @@ class InletQueue {
 
     // ---- the source task's side ---------------------------------------------------------
 
-    /// The first run to start takes the inlet; a second one fails.
-    void attach(EventCount& source_wake) {
-        EventCount* expected = nullptr;
-        if (!source_wake_.compare_exchange_strong(expected, &source_wake)) {
+    /// The first run to start takes the inlet; a second one fails. The queue keeps the
+    /// worker's EventCount alive, so pushes after the runtime is gone stay harmless.
+    void attach(std::shared_ptr<EventCount> source_wake) {
+        std::lock_guard lock(attach_mutex_);
+        if (wake_owner_) {
             throw std::logic_error("rill: inlet '" + name_ +
                                    "' already feeds a run; an inlet feeds one run");
         }
+        wake_owner_ = std::move(source_wake);
+        source_wake_.store(wake_owner_.get());
+        // Pairs with the fence in wake_source(): a push that did not see the pointer has its
+        // item seen by the source's first poll, which comes after this.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
     }
 
     SourceStatus poll(Emitter<T>& out, std::size_t max) {
@@ -98,11 +115,13 @@ class InletQueue {
         close();
         if (!token_) token_.emplace(queue_);
         std::size_t dropped = 0;
-        // Producers that reserved before the close may still be adding their item.
+        // Producers that reserved before the close may still be adding their item (or giving
+        // the reservation back): a short wait.
         while (count_.load() != 0) {
             const std::size_t n = queue_.try_dequeue_bulk(*token_, DropIterator{}, 64);
             dropped += n;
             count_.fetch_sub(n);
+            if (n == 0) std::this_thread::yield();
         }
         return dropped;
     }
@@ -136,17 +155,33 @@ class InletQueue {
 
     template <class U>
     bool enter(U&& item) {
-        if (closed_.load()) {
-            count_.fetch_sub(1);
-            wake_source();  // it may be waiting for count_ to reach 0
+        bool entered = false;
+        try {
+            // T's constructor may throw, and enqueue fails if a producer's first block cannot
+            // be allocated: either way the reservation goes back.
+            entered = !closed_.load() && queue_.enqueue(T(std::forward<U>(item)));
+        } catch (...) {
+            give_back();
+            throw;
+        }
+        if (!entered) {
+            give_back();
+            if (!closed_.load()) throw std::bad_alloc();
             return false;
         }
-        queue_.enqueue(T(std::forward<U>(item)));
         wake_source();
         return true;
     }
 
+    void give_back() noexcept {
+        count_.fetch_sub(1);
+        wake_source();  // the source may be waiting for count_ to reach 0
+    }
+
     void wake_source() noexcept {
+        // Pairs with the fence in attach(): either this sees the pointer, or the source's first
+        // poll sees the item.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
         EventCount* wake = source_wake_.load();
         if (wake != nullptr && wake->has_waiters()) wake->notify_one();
     }
@@ -158,7 +193,9 @@ class InletQueue {
     std::atomic<std::size_t> count_{0};
     std::atomic<bool> closed_{false};
     std::atomic<EventCount*> source_wake_{nullptr};
-    EventCount space_;  // pushers waiting for room
+    std::mutex attach_mutex_;
+    std::shared_ptr<EventCount> wake_owner_;  // set once, by attach()
+    EventCount space_;                        // pushers waiting for room
 };
 
 /// The PollingSource the inlet's stage runs: shares the queue with the Inlet handles.
@@ -168,9 +205,11 @@ class InletPoller {
     using value_type = T;
     explicit InletPoller(std::shared_ptr<InletQueue<T>> queue) : queue_(std::move(queue)) {}
 
-    void open(StageContext& context) { queue_->attach(context.events()); }
+    void open(StageContext& context) { queue_->attach(context.waker()); }
     SourceStatus poll(Emitter<T>& out, std::size_t max) { return queue_->poll(out, max); }
-    void stop_input() noexcept { queue_->close(); }
+    /// Called from any thread when the run is asked to stop or abort: pushes fail from then on
+    /// and pushers waiting for room return.
+    void close_input() noexcept { queue_->close(); }
     std::size_t abandon() noexcept { return queue_->abandon(); }
 
   private:

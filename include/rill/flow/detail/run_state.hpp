@@ -21,6 +21,7 @@
 namespace rill::detail {
 
 class StageBase;
+class SourceStageBase;
 class EdgeBase;
 class FlowTask;
 
@@ -44,6 +45,8 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
     void fail(std::string_view stage, std::exception_ptr error) noexcept;
     /// Called by each task after its last step's work.
     void task_done() noexcept;
+    /// Runtime::start failed before handing any task over: the run ends as cancelled.
+    void abandon_start() noexcept;
 
     // RunControl
     void cancel_from_runtime() noexcept override { request_abort(); }
@@ -71,16 +74,19 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
     };
 
     void wake_all() noexcept;
+    void close_inputs() noexcept;
 
     Runtime* runtime_;
     std::atomic<unsigned> phase_{0};
-    std::atomic<bool> deadline_hit_{false};
+    std::vector<SourceStageBase*> sources_;  // inlets, closed by stop and abort requests
 
     mutable std::mutex mutex_;  // guards everything below
     std::condition_variable done_cv_;
     std::vector<unsigned> workers_;
     std::size_t remaining_ = 0;
     bool finished_ = false;
+    bool deadline_hit_ = false;
+    RunStatus status_ = RunStatus::completed;  // final once finished_
     bool tracked_ = false;
     std::string error_stage_;
     std::exception_ptr error_;

@@ -81,7 +81,8 @@ class SourceStageBase : public StageBase {
     [[nodiscard]] virtual SourceStatus pull() noexcept = 0;
     /// On stop(): an inlet closes and drains what it accepted; other sources just end.
     [[nodiscard]] virtual bool drains_on_stop() const noexcept { return false; }
-    virtual void stop_input() noexcept {}
+    /// Closes an inlet's queue; called from the thread that asks the run to stop or abort.
+    virtual void close_input() noexcept {}
     /// On abort: an inlet counts what it holds as dropped.
     virtual void abandon() noexcept {}
 };

@@ -10,8 +10,10 @@ namespace rill::detail {
 
 /// Adds n to a counter that only the calling thread writes. A load and a store, no RMW.
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
-    // relaxed: single writer; readers want a recent value, not an ordering.
-    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    // relaxed load: single writer. release store: pairs with the acquire loads of a snapshot
+    // (RunState::metrics), which reads the outcome counters before `in`, so that a snapshot that
+    // sees an item's outcome also sees it counted in.
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_release);
 }
 
 struct alignas(kCacheLine) StageCounters {
@@ -22,6 +24,7 @@ struct alignas(kCacheLine) StageCounters {
     std::atomic<std::uint64_t> dropped{0};  ///< dropped because the run was aborted
     std::atomic<std::uint64_t> emitted{0};  ///< items handed downstream
     std::atomic<std::uint64_t> queue_max{0};
+    std::atomic<std::uint64_t> taken{0};  ///< peeked from the input ring, not yet released
 };
 
 }  // namespace rill::detail

@@ -204,11 +204,11 @@ class SourceStage final : public UserStage<SourceStageBase, S>, public Producer<
 
     [[nodiscard]] bool drains_on_stop() const noexcept override {
         return requires(S & s) {
-            s.stop_input();
+            s.close_input();
         };
     }
-    void stop_input() noexcept override {
-        if constexpr (requires(S & s) { s.stop_input(); }) this->f_.stop_input();
+    void close_input() noexcept override {
+        if constexpr (requires(S & s) { s.close_input(); }) this->f_.close_input();
     }
     void abandon() noexcept override {
         if constexpr (requires(S & s) { s.abandon(); }) this->drop(this->f_.abandon());

@@ -82,7 +82,8 @@ class FlowTask : public Task {
     EdgeBase* out_edge = nullptr;    // that ring
     FlowTask* upstream = nullptr;    // the task writing the ring this one reads
     std::atomic<int> downstream_open{0};
-    EventCount* wake = nullptr;  // this task's worker
+    std::shared_ptr<EventCount> wake_owner;  // this task's worker's
+    EventCount* wake = nullptr;              // the same, for the hot path
     unsigned worker = 0;
 
   protected:
@@ -94,7 +95,7 @@ class FlowTask : public Task {
 
     void open_stages() noexcept {
         for (StageBase* s : chain) {
-            StageContext context(s->name, worker, *wake);
+            StageContext context(s->name, worker, wake_owner);
             try {
                 s->open(context);
                 s->opened = true;
@@ -135,10 +136,8 @@ class SourceTask final : public FlowTask {
             source_.abandon();
             return StepResult::done;
         }
-        if (phase & RunState::kDraining) {
-            if (!source_.drains_on_stop()) return StepResult::done;
-            source_.stop_input();
-        }
+        // An inlet was closed by the stop request itself and drains what it accepted.
+        if ((phase & RunState::kDraining) && !source_.drains_on_stop()) return StepResult::done;
         switch (source_.pull()) {
             case SourceStatus::more:
                 last_idle_ = false;
@@ -177,8 +176,12 @@ class RingTask final : public FlowTask {
         if (run->phase() & RunState::kAborting) {
             head_stage_.drop(n);
         } else {
+            // relaxed: read only by metrics snapshots, so that items in the stage's hands are
+            // not also counted as queued.
+            head_stage_.counters.taken.store(n, std::memory_order_relaxed);
             head_.consume(items.first);
             if (!items.second.empty()) head_.consume(items.second);
+            head_stage_.counters.taken.store(0, std::memory_order_relaxed);  // relaxed: as above
         }
         ring.release(n);
         input_.wake_producer();

@@ -1,0 +1,170 @@
+// Zero allocations per item in steady state through the runtime: a source takes 1 KiB buffers
+// from an ObjectPool (reporting idle while the pool is empty) and fills them, a map on another
+// worker reads and touches every byte, a sink checks them and drops them back into the pool.
+// A global operator new counts; after a warm-up the count must not move over a million items.
+// Its own executable, since it replaces operator new.
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <thread>
+
+#include "rill/rill.hpp"
+#include "support/stress_config.hpp"
+
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+
+void* counted_alloc(std::size_t n, std::size_t align) {
+    // relaxed: a counter compared at two moments by one thread.
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (n == 0) n = 1;
+    void* p = align <= alignof(std::max_align_t)
+                  ? std::malloc(n)
+                  : std::aligned_alloc(align, (n + align - 1) / align * align);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) {
+    return counted_alloc(n, alignof(std::max_align_t));
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+    return counted_alloc(n, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Buffer {
+    std::array<std::byte, 1024> bytes{};
+    std::uint64_t seq = 0;
+    std::uint64_t sum = 0;
+};
+using Item = rill::Pooled<Buffer>;
+
+/// What the sink finds in buffer `seq` after the map: every byte was set to seq & 0xff.
+constexpr std::uint64_t expected_sum(std::uint64_t seq) {
+    return 1024 * (seq & 0xff);
+}
+
+/// Endless: fills a pooled buffer per item; idle while the pool is empty.
+struct PoolSource {
+    using value_type = Item;
+    rill::ObjectPool<Buffer>* pool;
+    std::uint64_t next = 0;
+
+    rill::SourceStatus poll(rill::Emitter<Item>& out, std::size_t max) {
+        for (std::size_t i = 0; i < max; ++i) {
+            Item b = pool->try_acquire();
+            if (!b) return i == 0 ? rill::SourceStatus::idle : rill::SourceStatus::more;
+            std::memset(b->bytes.data(), static_cast<int>(next & 0xff), b->bytes.size());
+            b->seq = next++;
+            b->sum = 0;
+            out.emit(std::move(b));
+        }
+        return rill::SourceStatus::more;
+    }
+};
+
+/// Reads every byte into the sum, then changes one.
+Item touch(Item b) {
+    std::uint64_t sum = 0;
+    for (std::byte x : b->bytes)
+        sum += static_cast<std::uint64_t>(x);
+    b->sum = sum;
+    b->bytes[b->seq % b->bytes.size()] ^= std::byte{0xff};
+    return b;
+}
+
+struct SinkState {
+    std::atomic<std::uint64_t> delivered{0};
+    std::uint64_t checksum = 0;
+    std::uint64_t bad_sum = 0;
+    std::uint64_t out_of_order = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a pooled flow allocates nothing per item in steady state", "[runtime][alloc]") {
+    // The sink runs on the source's worker (buffers go home on the thread that takes them) or on
+    // the map's (they cross threads both ways).
+    const unsigned sink_worker = GENERATE(0u, 1u);
+    CAPTURE(sink_worker);
+    const std::uint64_t warm_up = 20'000;
+    const std::uint64_t measured = rill::test::stress_items(1'000'000);
+
+    // The pool outlives the runtime, whose workers return buffers to it.
+    rill::ObjectPool<Buffer> pool({.capacity = 128});
+    rill::Runtime runtime({.workers = 2u, .allow_oversubscription = true});
+    SinkState sink;
+    rill::Flow flow({.capacity = 64, .batch = 32, .chain = false});
+    flow.source("fill", PoolSource{&pool},
+                {.worker = 0u, .poll_interval = std::chrono::microseconds(20)})
+        .map("touch", touch, {.worker = 1u})
+        .sink("drop",
+              [&sink](Item b) {
+                  const std::uint64_t n = sink.delivered.load(std::memory_order_relaxed);
+                  if (b->seq != n) ++sink.out_of_order;
+                  if (b->sum != expected_sum(b->seq)) ++sink.bad_sum;
+                  sink.checksum += b->sum;
+                  // release: the main thread's acquire load sees the work up to this item.
+                  sink.delivered.store(n + 1, std::memory_order_release);
+              },  // b goes back to the pool here
+              {.worker = sink_worker});
+
+    rill::Run run = runtime.start(flow);
+    // acquire: pairs with the sink's release.
+    const auto wait_for_items = [&](std::uint64_t n) {
+        const auto give_up = std::chrono::steady_clock::now() + 120s;
+        while (sink.delivered.load(std::memory_order_acquire) < n &&
+               std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(1ms);
+        }
+        return sink.delivered.load(std::memory_order_acquire);
+    };
+    const std::uint64_t from = wait_for_items(warm_up);
+    const std::uint64_t before = g_allocations.load();
+    const std::uint64_t to = wait_for_items(from + measured);
+    const std::uint64_t during = g_allocations.load() - before;
+
+    run.cancel();
+    REQUIRE(run.wait() == rill::RunStatus::cancelled);
+    INFO("allocations while the sink got items " << from << " to " << to << ": " << during);
+    REQUIRE(to - from >= measured);
+    CHECK(before > 0);  // the counting operator new is the one in use (start() allocates)
+    CHECK(during == 0);
+
+    const rill::FlowMetrics m = run.metrics();
+    INFO(m);
+    CHECK(m.balanced());
+    CHECK(m.at("drop").out == sink.delivered.load());
+    CHECK(sink.out_of_order == 0);
+    CHECK(sink.bad_sum == 0);
+    std::uint64_t expected = 0;
+    for (std::uint64_t i = 0; i < sink.delivered.load(); ++i)
+        expected += expected_sum(i);
+    CHECK(sink.checksum == expected);
+    CHECK(pool.stats().in_use == 0);  // dropped items went back to the pool too
+}
