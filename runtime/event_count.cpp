@@ -8,16 +8,11 @@
 #include <cerrno>
 #include <ctime>
 
+#include "rill/detail/tsan.hpp"
+
 // ThreadSanitizer does not model standalone fences. Under it the protocol uses its RMW form:
 // prepare_wait and notify both read-modify-write waiters_, and the modification order of
 // waiters_ decides which of the two came first, as the fences' total order does otherwise.
-#if defined(__SANITIZE_THREAD__)
-#define RILL_EVENT_COUNT_RMW 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RILL_EVENT_COUNT_RMW 1
-#endif
-#endif
 
 namespace rill {
 namespace {
@@ -42,7 +37,7 @@ void futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept {
 }  // namespace
 
 EventCount::Key EventCount::prepare_wait() noexcept {
-#ifdef RILL_EVENT_COUNT_RMW
+#if RILL_TSAN
     waiters_.fetch_add(1, std::memory_order_seq_cst);
 #else
     // relaxed increment, then the fence: the fence orders it before the caller's condition check
@@ -96,7 +91,7 @@ bool EventCount::wait_until(Key key, std::chrono::steady_clock::time_point deadl
 }
 
 bool EventCount::has_waiters() noexcept {
-#ifdef RILL_EVENT_COUNT_RMW
+#if RILL_TSAN
     return waiters_.fetch_add(0, std::memory_order_seq_cst) != 0;
 #else
     // Pairs with the fence in prepare_wait(): either we see its waiter, or it sees the condition.

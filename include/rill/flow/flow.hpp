@@ -44,7 +44,7 @@ class Flow {
     /// A source: a polling source object, a callable returning std::optional<T>, an input range
     /// or rill::iota(first, last). See sources.hpp.
     template <class S>
-    auto source(std::string name, S source, StageOptions options = {});
+    auto source(std::string name, S&& source, StageOptions options = {});
 
     /// A stream fed by application threads through the returned Inlet.
     template <class T>
@@ -161,20 +161,23 @@ class Stream {
 };
 
 template <class S>
-auto Flow::source(std::string name, S source, StageOptions options) {
-    if constexpr (PollingSource<S>) {
-        using T = typename S::value_type;
+auto Flow::source(std::string name, S&& source, StageOptions options) {
+    using D = std::remove_cvref_t<S>;
+    if constexpr (PollingSource<D>) {
+        using T = typename D::value_type;
         static_assert(detail::check_item<T>());
-        const int node =
-            detail::add_node(*graph_, std::make_unique<detail::SourceNode<T, S>>(
-                                          std::move(name), options, -1, std::move(source)));
+        const int node = detail::add_node(
+            *graph_, std::make_unique<detail::SourceNode<T, D>>(std::move(name), options, -1,
+                                                                D(std::forward<S>(source))));
         return Stream<T>(*graph_, node);
-    } else if constexpr (OptionalSource<S>) {
-        return this->source(std::move(name), detail::OptionalPoller<S>(std::move(source)), options);
-    } else if constexpr (std::ranges::input_range<S>) {
-        return this->source(std::move(name), from_range(std::move(source)), options);
+    } else if constexpr (OptionalSource<D>) {
+        return this->source(std::move(name), detail::OptionalPoller<D>(std::forward<S>(source)),
+                            options);
+    } else if constexpr (std::ranges::input_range<D>) {
+        // An lvalue range is referenced, an rvalue one owned (see from_range).
+        return this->source(std::move(name), from_range(std::forward<S>(source)), options);
     } else {
-        static_assert(detail::dependent_false<S>,
+        static_assert(detail::dependent_false<D>,
                       "rill: a source is a polling source (value_type and poll(Emitter&, max)), "
                       "a callable returning std::optional<T>, an input range or rill::iota");
     }

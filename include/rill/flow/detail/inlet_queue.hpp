@@ -22,6 +22,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include "rill/detail/tsan.hpp"
 #include "rill/flow/emitter.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_context.hpp"
@@ -91,10 +92,12 @@ class InletQueue {
                                    "' already feeds a run; an inlet feeds one run");
         }
         wake_owner_ = std::move(source_wake);
-        source_wake_.store(wake_owner_.get());
-        // Pairs with the fence in wake_source(): a push that did not see the pointer has its
-        // item seen by the source's first poll, which comes after this.
+        // seq_cst exchange, and the fence in wake_source(): a push that did not see the pointer
+        // has its item seen by the source's first poll, which comes after this.
+        source_wake_.exchange(wake_owner_.get());
+#if !RILL_TSAN
         std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
     }
 
     SourceStatus poll(Emitter<T>& out, std::size_t max) {
@@ -179,10 +182,14 @@ class InletQueue {
     }
 
     void wake_source() noexcept {
-        // Pairs with the fence in attach(): either this sees the pointer, or the source's first
-        // poll sees the item.
+        // Pairs with attach(): either this sees the pointer, or the source's first poll sees
+        // the item. Under TSan an RMW on the pointer stands in for the fence (detail/tsan.hpp).
+#if RILL_TSAN
+        EventCount* wake = source_wake_.fetch_add(0);
+#else
         std::atomic_thread_fence(std::memory_order_seq_cst);
         EventCount* wake = source_wake_.load();
+#endif
         if (wake != nullptr && wake->has_waiters()) wake->notify_one();
     }
 
