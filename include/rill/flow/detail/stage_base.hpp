@@ -20,6 +20,13 @@
 
 namespace rill::detail {
 
+/// What became of the items of one input batch, besides going out.
+struct Tally {
+    std::size_t filtered = 0;
+    std::size_t errored = 0;
+    std::size_t dropped = 0;
+};
+
 class StageBase {
   public:
     StageBase() = default;
@@ -38,18 +45,53 @@ class StageBase {
         run->fail(name, std::current_exception());
         return false;
     }
+    /// The item at i threw: counts it, applies the policy (under fail fast the rest of the
+    /// batch is dropped) and moves i past it.
+    void item_failed(std::size_t& i, std::size_t n, Tally& tally) noexcept {
+        ++i;
+        ++tally.errored;
+        if (!on_error()) {
+            tally.dropped = n - i;
+            i = n;
+        }
+    }
+    /// Runs item(j) for j in [i, n), one try block for the lot, re-entered after an item that
+    /// threw when the policy says to go on.
+    template <class Item>
+    void each_item(std::size_t& i, std::size_t n, Tally& tally, Item&& item) noexcept {
+        while (i < n) {
+            try {
+                for (; i < n; ++i)
+                    item(i);
+            } catch (...) {
+                item_failed(i, n, tally);
+            }
+        }
+    }
+    /// Runs a stage that takes the whole batch: an exception fails all n items.
+    template <class Body>
+    [[nodiscard]] Tally whole_batch(std::size_t n, Body&& body) noexcept {
+        try {
+            body();
+            return {};
+        } catch (...) {
+            static_cast<void>(on_error());
+            return {.errored = n};
+        }
+    }
+
     /// The run was aborted: n items taken from the input are dropped.
     void drop(std::size_t n) noexcept {
         bump(counters.in, n);
         bump(counters.dropped, n);
     }
     void begin_batch(std::size_t n) noexcept { bump(counters.in, n); }
-    void end_batch(std::size_t out, std::size_t filtered, std::size_t errored,
-                   std::size_t dropped) noexcept {
-        bump(counters.out, out);
-        if (filtered) bump(counters.filtered, filtered);
-        if (errored) bump(counters.errored, errored);
-        if (dropped) bump(counters.dropped, dropped);
+    /// Accounts for the n items of a batch: whatever the tally does not claim went out.
+    void finish_batch(std::size_t n, const Tally& t) noexcept {
+        bump(counters.out, n - t.filtered - t.errored - t.dropped);
+        if (t.filtered) bump(counters.filtered, t.filtered);
+        if (t.errored) bump(counters.errored, t.errored);
+        if (t.dropped) bump(counters.dropped, t.dropped);
     }
     void note_emitted(std::uint64_t total) noexcept {
         // relaxed: single writer, see StageCounters.

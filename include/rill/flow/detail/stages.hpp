@@ -19,7 +19,8 @@ class MapStage final : public UserStage<StageBase, F>, public Consumer<In>, publ
     void consume(std::span<In> items) noexcept override {
         const std::size_t n = items.size();
         this->begin_batch(n);
-        std::size_t i = 0, errored = 0, dropped = 0;
+        Tally tally;
+        std::size_t i = 0;
         while (i < n) {
             // One output per input: construct straight into a run of free slots, a loop the
             // compiler keeps in registers (and may vectorize), committing once per run.
@@ -31,27 +32,15 @@ class MapStage final : public UserStage<StageBase, F>, public Consumer<In>, publ
                     std::construct_at(&slots[k], std::invoke(this->f_, std::move(items[i])));
                 }
             } catch (...) {
-                EmitterBinding<Out>::commit(this->out, k);
-                ++i;
-                ++errored;
-                if (!this->on_error()) dropped = n - i, i = n;
-                continue;
+                this->item_failed(i, n, tally);
             }
             EmitterBinding<Out>::commit(this->out, k);
         }
-        while (i < n) {
-            try {
-                for (; i < n; ++i) {
-                    this->out.emit(std::invoke(this->f_, std::move(items[i])));
-                }
-            } catch (...) {
-                ++i;
-                ++errored;
-                if (!this->on_error()) dropped = n - i, i = n;
-            }
-        }
+        this->each_item(i, n, tally, [&](std::size_t j) {
+            this->out.emit(std::invoke(this->f_, std::move(items[j])));
+        });
         EmitterBinding<Out>::end_batch(this->out);
-        this->end_batch(n - errored - dropped, 0, errored, dropped);
+        this->finish_batch(n, tally);
         this->note_emitted(this->out.emitted());
     }
 };
@@ -64,24 +53,17 @@ class FilterStage final : public UserStage<StageBase, F>, public Consumer<T>, pu
     void consume(std::span<T> items) noexcept override {
         const std::size_t n = items.size();
         this->begin_batch(n);
-        std::size_t i = 0, filtered = 0, errored = 0, dropped = 0;
-        while (i < n) {
-            try {
-                for (; i < n; ++i) {
-                    if (std::invoke(this->f_, std::as_const(items[i]))) {
-                        this->out.emit(std::move(items[i]));
-                    } else {
-                        ++filtered;
-                    }
-                }
-            } catch (...) {
-                ++i;
-                ++errored;
-                if (!this->on_error()) dropped = n - i, i = n;
+        Tally tally;
+        std::size_t i = 0;
+        this->each_item(i, n, tally, [&](std::size_t j) {
+            if (std::invoke(this->f_, std::as_const(items[j]))) {
+                this->out.emit(std::move(items[j]));
+            } else {
+                ++tally.filtered;
             }
-        }
+        });
         EmitterBinding<T>::end_batch(this->out);
-        this->end_batch(n - filtered - errored - dropped, filtered, errored, dropped);
+        this->finish_batch(n, tally);
         this->note_emitted(this->out.emitted());
     }
 };
@@ -96,19 +78,13 @@ class FlatMapStage final : public UserStage<StageBase, F>,
     void consume(std::span<In> items) noexcept override {
         const std::size_t n = items.size();
         this->begin_batch(n);
-        std::size_t i = 0, errored = 0, dropped = 0;
-        while (i < n) {
-            try {
-                for (; i < n; ++i)
-                    std::invoke(this->f_, std::move(items[i]), this->out);
-            } catch (...) {
-                ++i;
-                ++errored;
-                if (!this->on_error()) dropped = n - i, i = n;
-            }
-        }
+        Tally tally;
+        std::size_t i = 0;
+        this->each_item(i, n, tally, [&](std::size_t j) {
+            std::invoke(this->f_, std::move(items[j]), this->out);
+        });
         EmitterBinding<Out>::end_batch(this->out);
-        this->end_batch(n - errored - dropped, 0, errored, dropped);
+        this->finish_batch(n, tally);
         this->note_emitted(this->out.emitted());
     }
 };
@@ -120,17 +96,11 @@ class BatchStage final : public UserStage<StageBase, F>, public Consumer<In>, pu
     using UserStage<StageBase, F>::UserStage;
 
     void consume(std::span<In> items) noexcept override {
-        const std::size_t n = items.size();
-        this->begin_batch(n);
-        std::size_t errored = 0;
-        try {
-            std::invoke(this->f_, items, this->out);
-        } catch (...) {
-            errored = n;
-            static_cast<void>(this->on_error());
-        }
+        this->begin_batch(items.size());
+        const Tally tally =
+            this->whole_batch(items.size(), [&] { std::invoke(this->f_, items, this->out); });
         EmitterBinding<Out>::end_batch(this->out);
-        this->end_batch(n - errored, 0, errored, 0);
+        this->finish_batch(items.size(), tally);
         this->note_emitted(this->out.emitted());
     }
 };
@@ -143,18 +113,11 @@ class SinkStage final : public UserStage<StageBase, F>, public Consumer<In> {
     void consume(std::span<In> items) noexcept override {
         const std::size_t n = items.size();
         this->begin_batch(n);
-        std::size_t i = 0, errored = 0, dropped = 0;
-        while (i < n) {
-            try {
-                for (; i < n; ++i)
-                    std::invoke(this->f_, std::move(items[i]));
-            } catch (...) {
-                ++i;
-                ++errored;
-                if (!this->on_error()) dropped = n - i, i = n;
-            }
-        }
-        this->end_batch(n - errored - dropped, 0, errored, dropped);
+        Tally tally;
+        std::size_t i = 0;
+        this->each_item(i, n, tally,
+                        [&](std::size_t j) { std::invoke(this->f_, std::move(items[j])); });
+        this->finish_batch(n, tally);
     }
 };
 
@@ -165,16 +128,9 @@ class BatchSinkStage final : public UserStage<StageBase, F>, public Consumer<In>
     using UserStage<StageBase, F>::UserStage;
 
     void consume(std::span<In> items) noexcept override {
-        const std::size_t n = items.size();
-        this->begin_batch(n);
-        std::size_t errored = 0;
-        try {
-            std::invoke(this->f_, items);
-        } catch (...) {
-            errored = n;
-            static_cast<void>(this->on_error());
-        }
-        this->end_batch(n - errored, 0, errored, 0);
+        this->begin_batch(items.size());
+        const Tally tally = this->whole_batch(items.size(), [&] { std::invoke(this->f_, items); });
+        this->finish_batch(items.size(), tally);
     }
 };
 
@@ -197,7 +153,7 @@ class SourceStage final : public UserStage<SourceStageBase, S>, public Producer<
         EmitterBinding<T>::end_batch(this->out);
         const std::uint64_t produced = this->out.emitted() - before;
         this->begin_batch(produced + errored);
-        this->end_batch(produced, 0, errored, 0);
+        this->finish_batch(produced + errored, {.errored = errored});
         this->note_emitted(this->out.emitted());
         return status;
     }

@@ -26,26 +26,21 @@ class FlowTask : public Task {
                 phase_ = Phase::running;
                 return StepResult::progress;
             case Phase::running: {
+                // Outputs held for lack of room go first: no new input until they are out.
                 bool moved = false;
-                if (tail != nullptr && tail->has_overflow()) {
-                    moved = tail->drain_overflow();
-                    if (tail->has_overflow())
-                        return moved ? StepResult::progress : StepResult::idle;
-                }
+                if (!flush_tail(moved)) return moved ? StepResult::progress : StepResult::idle;
                 const StepResult r = pump();
                 if (r != StepResult::done) return moved ? StepResult::progress : r;
                 phase_ = Phase::flushing;
                 [[fallthrough]];
             }
-            case Phase::flushing:
-                if (tail != nullptr && tail->has_overflow()) {
-                    const bool moved = tail->drain_overflow();
-                    if (tail->has_overflow())
-                        return moved ? StepResult::progress : StepResult::idle;
-                }
+            case Phase::flushing: {
+                bool moved = false;
+                if (!flush_tail(moved)) return moved ? StepResult::progress : StepResult::idle;
                 if (out_edge != nullptr) out_edge->close();
                 phase_ = Phase::closing;
                 [[fallthrough]];
+            }
             case Phase::closing:
                 // acquire: pairs with the release in downstream_closed(); the downstream's close
                 // hooks are done.
@@ -92,6 +87,13 @@ class FlowTask : public Task {
 
   private:
     enum class Phase : std::uint8_t { opening, running, flushing, closing, done };
+
+    /// Moves the tail's overflow into its ring; false while some is left.
+    bool flush_tail(bool& moved) noexcept {
+        if (tail == nullptr || !tail->has_overflow()) return true;
+        moved = tail->drain_overflow();
+        return !tail->has_overflow();
+    }
 
     void open_stages() noexcept {
         for (StageBase* s : chain) {
