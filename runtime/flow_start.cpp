@@ -1,6 +1,7 @@
 // Runtime::start: turns a Flow's graph into stages, rings and tasks, places them on workers and
 // hands them over.
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -119,9 +120,11 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
         if (task->out_edge == nullptr) task->tail = nullptr;
     }
 
-    std::vector<unsigned> used;
+    std::vector<unsigned> used;  // each worker once: stop and cancel wake them all
     for (const auto& task : state->tasks)
         used.push_back(task->worker);
+    std::sort(used.begin(), used.end());
+    used.erase(std::unique(used.begin(), used.end()), used.end());
     state->begin(std::move(used), options.deadline, std::move(options.stop_token));
     std::vector<Placement> placements;
     for (auto& task : state->tasks)
