@@ -7,6 +7,9 @@ packages=(
     cmake ninja-build g++ clang clang-format
     libconcurrentqueue-dev libmimalloc-dev catch2 libbenchmark-dev
     libtbb-dev libboost-dev libreaderwriterqueue-dev
+    # rill-perf-report's chart: checked as XML by xmllint and rendered by headless Chromium in
+    # its tests (about 35 s and 400 MB more on a fresh machine; the tests skip without them).
+    libxml2-utils chromium python3
 )
 
 missing=()

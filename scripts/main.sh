@@ -1,13 +1,62 @@
 #!/usr/bin/env bash
-# The main job: builds the release preset and runs the benchmarks against their peers: the seed's
-# pipeline on the runtime (bench_pipeline), the rings (bench_ring), then the pool (bench_pool),
-# each ending with a summary of medians, ratios and targets. Extra arguments go to all three
-# (--quick, --reps=N, --benchmark_filter=REGEX). Installs the Debian packages it needs first.
+# The main job: builds the release preset, runs rill-perf-report with its defaults (the sweep of
+# capacity x batch x wait policy x chaining x workers over the chain, cpu, pooled and latency
+# workloads: a Markdown report on stdout, CSV, JSON and SVG files in build/perf-report), then
+# bench_pipeline (the seed's pipeline, 10^7 items, on rill against oneTBB, thread-per-stage boost
+# queues, a Go-style channel chain and a fused loop) on the cases BUILD.md reports. Installs the
+# Debian packages it needs first. About 2.5 minutes on the 2-core project machine; --quick 25 s.
+#
+#   scripts/main.sh [--quick] [--reps=N] [--all] [benchmark flags]
+#     --quick   rill-perf-report --quick and bench_pipeline --quick
+#     --reps=N  N runs per point / repetitions per benchmark
+#     --all     every bench_pipeline case (5 more minutes), then bench_ring (rings against peer
+#               queues) and bench_pool (the pool against allocators)
+#     anything else goes to the benchmarks (--benchmark_filter=REGEX replaces the cases, --items=N)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+report_args=()
+bench_args=()
+all=0
+for a in "$@"; do
+    case $a in
+    --quick)
+        report_args+=(--quick)
+        bench_args+=(--quick)
+        ;;
+    --reps=*)
+        report_args+=(--repeat "${a#--reps=}")
+        bench_args+=("$a")
+        ;;
+    --all) all=1 ;;
+    --benchmark_filter=*)
+        filter=1
+        bench_args+=("$a")
+        ;;
+    *) bench_args+=("$a") ;;
+    esac
+done
+# The pipeline cases BUILD.md's figures come from: every peer's best and rill's large batches.
+if [ "$all" -eq 0 ] && [ "${filter:-0}" -eq 0 ]; then
+    bench_args+=("--benchmark_filter=rill/.*(cap:(1024|4096)/batch:(64|256)|one-worker|per-item)|fused|boost_spsc/cap:4096|tbb/tokens:16|channel/cap:4096")
+fi
+
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target bench_pipeline bench_ring bench_pool
-build/release/bench/pipeline/bench_pipeline "$@"
-build/release/bench/ring/bench_ring "$@"
-build/release/bench/pool/bench_pool "$@"
+targets=(rill-perf-report bench_pipeline)
+[ "$all" -eq 1 ] && targets+=(bench_ring bench_pool)
+cmake --build --preset release --target "${targets[@]}"
+
+out=build/perf-report
+start=$SECONDS
+build/release/tools/perf-report/rill-perf-report --out "$out" "${report_args[@]}"
+echo
+echo "rill-perf-report took $((SECONDS - start)) s; its files are in $(pwd)/$out:"
+ls -1 "$out" | sed "s|^|  $out/|"
+echo
+
+build/release/bench/pipeline/bench_pipeline "${bench_args[@]}"
+if [ "$all" -eq 1 ]; then
+    build/release/bench/ring/bench_ring "${bench_args[@]}"
+    build/release/bench/pool/bench_pool "${bench_args[@]}"
+fi

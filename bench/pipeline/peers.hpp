@@ -7,26 +7,23 @@
 //   run_boost_spsc_chain  thread per stage, linked by boost::lockfree::spsc_queue
 //   run_channel_chain     thread per stage, linked by a mutex + condition variable channel: the
 //                         seed's Go design in C++
+// The TBB pipeline and the channel chain are the generic ones of peer_chains.hpp, which
+// rill-perf-report runs on its own workloads.
 // The thread-per-stage peers are not pinned: they run 4 threads on 2 CPUs, and pinning two
 // threads to each CPU would stop the scheduler from moving a runnable stage to an idle CPU, a
 // handicap no user of these designs has.
 
 #include <benchmark/benchmark.h>
-#include <tbb/parallel_pipeline.h>
-#include <tbb/task_arena.h>
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <thread>
 #include <utility>
-#include <vector>
 
+#include "pipeline/peer_chains.hpp"
 #include "rill/detail/cpu_relax.hpp"
 
 namespace rill::bench {
@@ -53,32 +50,22 @@ inline std::uint64_t run_fused(std::uint64_t n) {
     return sum;
 }
 
-/// The pipeline as TBB users write it: a serial source producing one item per call, two parallel
-/// filters and a serial sink, with at most `tokens` items in flight.
+/// The seed's source: 1, 2, ..., n.
+inline auto iota_source(std::uint64_t n) {
+    return [produced = std::uint64_t{0}, n]() mutable -> std::optional<std::uint64_t> {
+        if (produced == n) return std::nullopt;
+        return ++produced;
+    };
+}
+
+/// The pipeline as TBB users write it (see tbb_pipeline), in one 2-thread arena for every call:
+/// the calling thread plus one worker, one per core of the machine.
 inline std::uint64_t run_tbb_pipeline(std::uint64_t n, std::size_t tokens) {
-    // One arena for every call: the calling thread plus one worker, one per core of the machine.
     static tbb::task_arena arena(2);
     std::uint64_t sum = 0;
-    arena.execute([&] {
-        std::uint64_t produced = 0;
-        tbb::parallel_pipeline(
-            tokens,
-            tbb::make_filter<void, std::uint64_t>(tbb::filter_mode::serial_in_order,
-                                                  [&](tbb::flow_control& fc) -> std::uint64_t {
-                                                      if (produced == n) {
-                                                          fc.stop();
-                                                          return 0;
-                                                      }
-                                                      return ++produced;
-                                                  }) &
-                tbb::make_filter<std::uint64_t, std::uint64_t>(
-                    tbb::filter_mode::parallel, [](std::uint64_t x) { return x * 2; }) &
-                tbb::make_filter<std::uint64_t, std::uint64_t>(
-                    tbb::filter_mode::parallel, [](std::uint64_t x) { return x + 1; }) &
-                // Addition commutes, so the sink need not restore the source's order.
-                tbb::make_filter<std::uint64_t, void>(tbb::filter_mode::serial_out_of_order,
-                                                      [&](std::uint64_t x) { sum += x; }));
-    });
+    tbb_pipeline(
+        arena, tokens, iota_source(n), [&sum](std::uint64_t x) { sum += x; },
+        [](std::uint64_t x) { return x * 2; }, [](std::uint64_t x) { return x + 1; });
     return sum;
 }
 
@@ -160,78 +147,13 @@ inline std::uint64_t run_boost_spsc_chain(std::uint64_t n, std::size_t capacity)
     return sum;
 }
 
-/// A bounded channel with Go's semantics: send blocks while full, receive blocks while empty, and
-/// after close() receivers drain what is left and then get nullopt. Sending on a closed channel
-/// throws, where Go panics. Capacity must be at least 1 (Go's unbuffered channel is not modelled).
-template <class T>
-class Channel {
-  public:
-    explicit Channel(std::size_t capacity) : buf_(capacity) {
-        if (capacity == 0) throw std::invalid_argument("Channel capacity must be at least 1");
-    }
-
-    void send(T v) {
-        std::unique_lock lock(m_);
-        not_full_.wait(lock, [&] { return count_ < buf_.size() || closed_; });
-        if (closed_) throw std::logic_error("send on closed channel");
-        buf_[tail_] = std::move(v);
-        if (++tail_ == buf_.size()) tail_ = 0;
-        ++count_;
-        lock.unlock();
-        not_empty_.notify_one();
-    }
-
-    std::optional<T> receive() {
-        std::unique_lock lock(m_);
-        not_empty_.wait(lock, [&] { return count_ > 0 || closed_; });
-        if (count_ == 0) return std::nullopt;
-        std::optional<T> v(std::move(buf_[head_]));
-        if (++head_ == buf_.size()) head_ = 0;
-        --count_;
-        lock.unlock();
-        not_full_.notify_one();
-        return v;
-    }
-
-    void close() {
-        {
-            std::lock_guard lock(m_);
-            closed_ = true;
-        }
-        not_empty_.notify_all();
-        not_full_.notify_all();
-    }
-
-  private:
-    std::mutex m_;
-    std::condition_variable not_full_, not_empty_;
-    std::vector<T> buf_;
-    std::size_t head_ = 0, tail_ = 0, count_ = 0;
-    bool closed_ = false;
-};
-
 /// The seed's design: a thread per stage (the sum on the calling thread) and a channel between
 /// each pair. Not pinned (see the top).
 inline std::uint64_t run_channel_chain(std::uint64_t n, std::size_t capacity) {
-    Channel<std::uint64_t> doubled_in(capacity), incremented_in(capacity), summed_in(capacity);
-    std::jthread source([&] {
-        for (std::uint64_t i = 0; i < n; ++i)
-            doubled_in.send(i + 1);
-        doubled_in.close();
-    });
-    std::jthread doubler([&] {
-        while (const auto x = doubled_in.receive())
-            incremented_in.send(*x * 2);
-        incremented_in.close();
-    });
-    std::jthread incrementer([&] {
-        while (const auto x = incremented_in.receive())
-            summed_in.send(*x + 1);
-        summed_in.close();
-    });
     std::uint64_t sum = 0;
-    while (const auto x = summed_in.receive())
-        sum += *x;
+    channel_chain(
+        capacity, iota_source(n), [&sum](std::uint64_t x) { sum += x; },
+        [](std::uint64_t x) { return x * 2; }, [](std::uint64_t x) { return x + 1; });
     return sum;
 }
 
