@@ -91,10 +91,23 @@ class RangeSource {
     std::optional<std::ranges::iterator_t<R>> it_;
 };
 
+/// Refers to a range that outlives the flow. (std::ranges::ref_view would do, but Clang 14
+/// cannot instantiate libstdc++ 12's.)
+template <class R>
+class RangeRef {
+  public:
+    explicit RangeRef(R& range) noexcept : range_(&range) {}
+    [[nodiscard]] auto begin() const { return std::ranges::begin(*range_); }
+    [[nodiscard]] auto end() const { return std::ranges::end(*range_); }
+
+  private:
+    R* range_;
+};
+
 template <std::ranges::input_range R>
 using range_holder_t =
-    std::conditional_t<std::is_lvalue_reference_v<R>,
-                       std::ranges::ref_view<std::remove_reference_t<R>>, std::remove_cvref_t<R>>;
+    std::conditional_t<std::is_lvalue_reference_v<R>, RangeRef<std::remove_reference_t<R>>,
+                       std::remove_cvref_t<R>>;
 
 template <std::ranges::input_range R>
 [[nodiscard]] RangeSource<range_holder_t<R>> from_range(R&& range) {
