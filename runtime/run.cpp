@@ -188,6 +188,7 @@ FlowMetrics RunState::metrics() const {
         x.in = c.in.load(std::memory_order_acquire);  // acquire: see above
         if (s->input != nullptr) {
             // Items the stage has peeked but not yet released are in its hands, not queued.
+            // relaxed: `taken` is a statistic, as queue_max above.
             const std::size_t depth = s->input->depth();
             const auto taken = static_cast<std::size_t>(c.taken.load(std::memory_order_relaxed));
             x.queue_depth = depth > taken ? depth - taken : 0;
