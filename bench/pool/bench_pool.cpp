@@ -1,10 +1,21 @@
 // Pool benchmarks: take and return a 1 KiB buffer, with rill::ObjectPool against glibc
-// new/delete, mimalloc mi_malloc/mi_free and a mutex-protected free list.
+// new/delete, mimalloc mi_malloc/mi_free, this binary's operator new/delete and a
+// mutex-protected free list.
+//
+// "glibc new/delete" calls glibc's allocator by its own names (__libc_malloc, __libc_free) and
+// constructs and destroys the Buffer in place, which is what libstdc++'s operator new and delete
+// do over glibc's malloc. It cannot simply call `new`: libmimalloc.so, which this binary links
+// (directly and through rill), defines malloc, free and operator new, so dynamic linking makes
+// them mimalloc's for the whole process. "operator new/delete" measures whatever serves `new` in
+// this binary; the summary says which.
 //   same-thread   one thread takes a buffer, writes it, returns it
 //   cross-thread  a producer takes and writes buffers and passes them, 64 at a time, through an
 //                 SpscRing to a consumer on the other CPU, which reads and returns them (the
 //                 pipeline pattern)
-// Repetitions, pinning and the summary as in bench_ring.
+// The ObjectPool rows run the default options, in both forms of the per-thread caches
+// (asymmetric, and locked as under TSan); POOL_CACHE_ITEMS=N in the environment overrides
+// PoolOptions::cache_items for experiments. Repetitions, pinning and the summary as in
+// bench_ring.
 //
 //   bench_pool [--reps=N] [--quick] [google benchmark flags]
 
@@ -14,8 +25,11 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iterator>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -36,17 +50,66 @@ constexpr std::uint64_t kItemsPerRound = 1 << 16;
 
 // Each source hands out a Handle to a Buffer and takes it back, on any thread.
 
+/// The pool's options: the defaults, except for POOL_CACHE_ITEMS (see the top of the file).
+PoolOptions rill_options() {
+    PoolOptions o{.capacity = kPoolCapacity};
+    if (const char* env = std::getenv("POOL_CACHE_ITEMS"))
+        o.cache_items = static_cast<std::uint32_t>(std::atoi(env));
+    return o;
+}
+
 struct RillPool {
     static constexpr const char* name = "rill::ObjectPool";
     using Handle = Pooled<Buffer>;
-    ObjectPool<Buffer> pool{{.capacity = kPoolCapacity}};
+    ObjectPool<Buffer> pool{rill_options()};
     Handle take() { return pool.acquire(WaitPolicy::spin_yield(256)); }
     static Buffer& get(Handle& h) { return *h; }
     void give(Handle& h) { h.reset(); }
 };
 
+/// The same pool with the locked form of its caches (every take and return of an owner locks
+/// its cache with an exchange), which is what TSan builds and kernels without membarrier get.
+struct RillPoolLocked {
+    static constexpr const char* name = "rill::ObjectPool, locked caches";
+    using Handle = Pooled<Buffer>;
+    static ObjectPool<Buffer>* make() {
+        detail::force_locked_pool_caches(true);
+        auto* p = new ObjectPool<Buffer>(rill_options());
+        detail::force_locked_pool_caches(false);
+        return p;
+    }
+    std::unique_ptr<ObjectPool<Buffer>> pool{make()};
+    Handle take() { return pool->acquire(WaitPolicy::spin_yield(256)); }
+    static Buffer& get(Handle& h) { return *h; }
+    void give(Handle& h) { h.reset(); }
+};
+
+}  // namespace
+}  // namespace rill::bench
+
+extern "C" void* __libc_malloc(std::size_t size);  // glibc's own malloc and free, which
+extern "C" void __libc_free(void* p);              // interposition does not replace
+
+namespace rill::bench {
+namespace {
+
 struct GlibcNew {
     static constexpr const char* name = "glibc new/delete";
+    using Handle = Buffer*;
+    Handle take() {
+        void* p = __libc_malloc(sizeof(Buffer));
+        if (p == nullptr) throw std::bad_alloc();
+        return ::new (p) Buffer;  // as `new Buffer`: zeroes the words
+    }
+    static Buffer& get(Handle& h) { return *h; }
+    void give(Handle& h) {
+        h->~Buffer();
+        __libc_free(h);
+    }
+};
+
+struct OperatorNew {
+    static constexpr const char* name = "operator new/delete";
     using Handle = Buffer*;
     Handle take() { return new Buffer; }
     static Buffer& get(Handle& h) { return *h; }
@@ -169,11 +232,21 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
     const double pool = median("pool/cross-thread/rill::ObjectPool");
     const double glibc = median("pool/cross-thread/glibc new/delete");
     const double mi = median("pool/cross-thread/mimalloc mi_malloc/mi_free");
+    const double op_new = median("pool/cross-thread/operator new/delete");
+    {
+        const detail::PoolCore probe({.capacity = 1});
+        std::printf("\nObjectPool caches in this process: %s\n",
+                    probe.asymmetric() ? "asymmetric (owners use no locked instruction; thieves "
+                                         "call membarrier)"
+                                       : "locked (membarrier unavailable)");
+    }
     {
         // Which allocator serves operator new here (RILL_MIMALLOC_OVERRIDE replaces glibc's).
         auto* probe = new Buffer;
         std::printf("\noperator new in this binary: %s\n",
-                    mi_is_in_heap_region(probe) ? "mimalloc (RILL_MIMALLOC_OVERRIDE=ON)" : "glibc");
+                    mi_is_in_heap_region(probe)
+                        ? "mimalloc (libmimalloc.so interposes it, or RILL_MIMALLOC_OVERRIDE=ON)"
+                        : "glibc");
         delete probe;
     }
     std::printf("\nTargets (ratios of medians from this run):\n");
@@ -184,6 +257,11 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
     if (pool > 0 && mi > 0) {
         std::printf("- cross-thread ObjectPool vs mimalloc: %.2fx (target >= 1x) %s\n", pool / mi,
                     verdict(pool >= mi));
+    }
+    if (pool > 0 && op_new > 0) {
+        std::printf(
+            "- cross-thread ObjectPool vs this binary's operator new/delete: %.2fx (no target)\n",
+            pool / op_new);
     }
 }
 
@@ -196,7 +274,9 @@ int main(int argc, char** argv) {
         "bench_pool", argc, argv,
         [](const Settings& s) {
             add_source<RillPool>(s);
+            add_source<RillPoolLocked>(s);
             add_source<GlibcNew>(s);
+            add_source<OperatorNew>(s);
             add_source<Mimalloc>(s);
             add_source<MutexFreeList>(s);
         },

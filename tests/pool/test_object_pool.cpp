@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -129,6 +130,35 @@ TEST_CASE("acquire waits for a returned object, and gives up at its deadline", "
     returner.join();
     CHECK(got);
     CHECK(pool.stats().waits == 2);
+}
+
+TEST_CASE("thread ordinals are unique among live threads and reused after a thread exits",
+          "[pool]") {
+    // Pool caches are indexed by ordinal, so two live threads must never share one, and threads
+    // that come and go must not run the ordinals past the caches.
+    constexpr int kThreads = 6;
+    std::vector<std::uint32_t> seen(kThreads);
+    std::atomic<int> arrived{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            seen[static_cast<std::size_t>(t)] = rill::detail::thread_ordinal();
+            arrived.fetch_add(1);
+            while (arrived.load() != kThreads) {  // all alive at once
+                std::this_thread::yield();
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    std::sort(seen.begin(), seen.end());
+    CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+    CHECK(seen.back() != rill::detail::kNoOrdinal);
+    for (int round = 0; round < 100; ++round) {
+        std::uint32_t later = rill::detail::kNoOrdinal;
+        std::thread([&] { later = rill::detail::thread_ordinal(); }).join();
+        CHECK(later <= seen.back());  // the lowest free ordinal: one of those given back
+    }
 }
 
 TEST_CASE("closing a pool wakes a waiting acquire with an error", "[pool]") {

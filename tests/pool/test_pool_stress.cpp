@@ -1,15 +1,24 @@
-// ObjectPool under concurrency: ownership stamps (no object held by two threads at once) and
-// cross-thread recycling through an SpscRing<Pooled<T>> with a checksum.
+// ObjectPool under concurrency: ownership stamps (no object held by two threads at once),
+// cross-thread recycling through an SpscRing<Pooled<T>> with a checksum, thieves working on caches
+// whose owners are mid-operation, and objects left in the caches of idle or exited threads
+// reaching a parked waiter. Each runs with both forms of the caches (asymmetric, where membarrier
+// works, and locked); under TSan only the locked form exists.
 
 #include <catch2/catch.hpp>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "rill/detail/tsan.hpp"
 #include "rill/pool/object_pool.hpp"
 #include "rill/ring/spsc_ring.hpp"
 #include "support/stress_config.hpp"
@@ -26,19 +35,80 @@ struct Payload {
     std::array<std::uint64_t, 127> words{};  // with seq: 1 KiB
 };
 
+/// A pool whose caches use the locked form when `locked`, else the default form.
+template <class T>
+rill::ObjectPool<T> make_pool(bool locked, rill::PoolOptions options) {
+    rill::detail::force_locked_pool_caches(locked);
+    struct Restore {
+        ~Restore() { rill::detail::force_locked_pool_caches(false); }
+    } restore;
+    return rill::ObjectPool<T>(options);
+}
+
+/// Aborts with a message if the test is still running after `limit`: a pool that lost an index
+/// or holds one twice makes threads wait for ever (or spin in a full free list) instead of
+/// failing a check.
+class Watchdog {
+  public:
+    Watchdog(std::chrono::seconds limit, const char* what)
+        : thread_([this, limit, what] {
+              std::unique_lock lock(m_);
+              if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+                  std::fprintf(stderr,
+                               "watchdog: '%s' made no end in %lld s (index lost or held "
+                               "twice?)\n",
+                               what, static_cast<long long>(limit.count()));
+                  std::abort();
+              }
+          }) {}
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+    ~Watchdog() {
+        {
+            std::lock_guard lock(m_);
+            done_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+
+  private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;  // last: starts after the members it uses
+};
+
+constexpr std::chrono::seconds kWatchdogLimit{300};
+
+#if RILL_TSAN
+#define POOL_CACHE_FORMS true  // TSan runs the locked form only
+#else
+#define POOL_CACHE_FORMS false, true
+#endif
+
+/// Without caches both forms run the same code: run that configuration once.
+bool same_as_other_form(bool locked, std::uint32_t caches) {
+    return !RILL_TSAN && locked && caches == 0;
+}
+
 }  // namespace
 
 TEST_CASE("pool ownership stamps: an object is never held by two threads", "[pool][stress]") {
+    const bool locked = GENERATE(POOL_CACHE_FORMS);
     const std::uint32_t caches = GENERATE(0u, 16u);
     const int threads = GENERATE(2, 4);
     // Each thread holds up to 3 objects, so 3 per thread is the least that cannot deadlock; at
     // exactly that, a waiting thread's object may sit in another thread's cache and be stolen.
     const std::size_t capacity = GENERATE_COPY(values({std::size_t(3 * threads), std::size_t(64)}));
-    // 10^8 take/return cycles in all over the 8 configurations in an optimised build.
+    // 10^8 take/return cycles over the 8 configurations of each form in an optimised build
+    // (the 4 without caches run once, since both forms are the same code there).
     const std::uint64_t cycles = rill::test::stress_items(100'000'000, 200) / 8;
-    CAPTURE(caches, threads, capacity, cycles);
-    rill::ObjectPool<Stamped> pool(
-        {.capacity = capacity, .thread_caches = caches, .cache_items = 8});
+    CAPTURE(locked, caches, threads, capacity, cycles);
+    if (same_as_other_form(locked, caches)) return;
+    rill::ObjectPool<Stamped> pool = make_pool<Stamped>(
+        locked, {.capacity = capacity, .thread_caches = caches, .cache_items = 8});
+    const Watchdog dog(kWatchdogLimit, "pool ownership stamps");
     std::atomic<std::uint64_t> double_owned{0}, lost_stamp{0}, empty{0};
     std::vector<std::thread> workers;
     for (int t = 1; t <= threads; ++t) {
@@ -77,11 +147,15 @@ TEST_CASE("pool ownership stamps: an object is never held by two threads", "[poo
 }
 
 TEST_CASE("pooled payloads recycle across threads through an SpscRing", "[pool][stress]") {
+    const bool locked = GENERATE(POOL_CACHE_FORMS);
     const std::uint32_t caches = GENERATE(0u, 16u);
     const std::uint64_t items = rill::test::stress_items(10'000'000, 100);
     constexpr std::size_t kCapacity = 256;
-    CAPTURE(caches, items);
-    rill::ObjectPool<Payload> pool({.capacity = kCapacity, .thread_caches = caches});
+    CAPTURE(locked, caches, items);
+    if (same_as_other_form(locked, caches)) return;
+    rill::ObjectPool<Payload> pool =
+        make_pool<Payload>(locked, {.capacity = kCapacity, .thread_caches = caches});
+    const Watchdog dog(kWatchdogLimit, "pooled payloads recycle");
     rill::SpscRing<rill::Pooled<Payload>> ring(64);
     std::uint64_t consumer_sum = 0, bad_payloads = 0;
 
@@ -114,4 +188,139 @@ TEST_CASE("pooled payloads recycle across threads through an SpscRing", "[pool][
     CHECK(s.in_use == 0);
     CHECK(s.cached + (s.capacity - s.in_use - s.cached) == kCapacity);  // every object is free
     CHECK(s.high_water <= kCapacity);
+}
+
+TEST_CASE("thieves empty caches whose owners are taking and returning at the same time",
+          "[pool][stress]") {
+    // Three threads in a ring: each takes objects and passes them to the next, which returns
+    // them into its own cache. They take 8, 1 and 4 per round, so thread 1 is always short and
+    // thread 2 always has a surplus: thread 1 steals from thread 2's cache while thread 2 is
+    // returning into it (caches hold more than the pool, so owners never overflow into the shared
+    // list by themselves). A fourth thread reads stats(), which holds every cache as a thief.
+    // Stamps: taker 0 -> its id, in transit id -> kTransit, receiver kTransit -> 0.
+    const bool locked = GENERATE(POOL_CACHE_FORMS);
+    constexpr std::uint32_t kThreads = 3, kTransit = 99;
+    constexpr std::size_t kCapacity = 32;
+    constexpr std::size_t kPerRound[kThreads] = {8, 1, 4};
+    const std::uint64_t rounds = rill::test::stress_items(40'000, 20);
+    CAPTURE(locked, rounds);
+    rill::ObjectPool<Stamped> pool =
+        make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 16, .cache_items = 64});
+    const Watchdog dog(kWatchdogLimit, "thieves empty caches");
+    // Ring k carries objects from thread k to thread k+1; room for the whole pool.
+    std::vector<std::unique_ptr<rill::SpscRing<rill::Pooled<Stamped>>>> rings;
+    for (std::uint32_t k = 0; k < kThreads; ++k)
+        rings.push_back(std::make_unique<rill::SpscRing<rill::Pooled<Stamped>>>(64));
+    std::atomic<std::uint64_t> double_owned{0}, bad_stamp{0}, taken{0}, bad_stats{0};
+    std::atomic<std::int64_t> in_transit{0};
+    std::atomic<std::uint32_t> finished{0};
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+        // relaxed: a stop flag; the workers are joined before anything is checked.
+        while (!stop.load(std::memory_order_relaxed)) {
+            const rill::PoolStats s = pool.stats();
+            if (s.cached > kCapacity || s.in_use > kCapacity) bad_stats.fetch_add(1);
+            std::this_thread::sleep_for(std::chrono::microseconds(100));  // a metrics poller
+        }
+    });
+    std::vector<std::thread> workers;
+    for (std::uint32_t t = 0; t < kThreads; ++t) {
+        workers.emplace_back([&, t] {
+            const std::uint32_t me = t + 1;
+            auto& out = *rings[t];
+            auto& in = *rings[(t + kThreads - 1) % kThreads];
+            const auto receive = [&] {
+                rill::Pooled<Stamped> h;
+                while (in.try_pop(h)) {
+                    if (h->owner.exchange(0) != kTransit) bad_stamp.fetch_add(1);
+                    h.reset();  // into this thread's cache, or to a hungry taker
+                    in_transit.fetch_sub(1);
+                }
+            };
+            for (std::uint64_t i = 0; i < rounds; ++i) {
+                for (std::size_t j = 0; j < kPerRound[t]; ++j) {
+                    // Alternate the non-waiting path and a short wait (which may park).
+                    rill::Pooled<Stamped> h = (i & 1) != 0
+                                                  ? pool.try_acquire()
+                                                  : pool.acquire(rill::WaitPolicy::spin_park(64, 1),
+                                                                 std::chrono::steady_clock::now() +
+                                                                     std::chrono::milliseconds(1));
+                    if (!h) break;  // the others hold everything for now
+                    taken.fetch_add(1);
+                    if (h->owner.exchange(me) != 0) double_owned.fetch_add(1);
+                    ++h->uses;
+                    if (h->owner.exchange(kTransit) != me) bad_stamp.fetch_add(1);
+                    in_transit.fetch_add(1);
+                    const bool pushed = out.try_push(std::move(h));
+                    if (!pushed) bad_stamp.fetch_add(1);  // the ring has room for the pool
+                }
+                receive();
+            }
+            finished.fetch_add(1);
+            while (finished.load() != kThreads || in_transit.load() != 0)
+                receive();
+        });
+    }
+    for (auto& w : workers)
+        w.join();
+    stop = true;
+    reader.join();
+    CHECK(double_owned == 0);
+    CHECK(bad_stamp == 0);
+    CHECK(bad_stats == 0);
+    CHECK(taken > rounds);  // most takes succeed
+    const rill::PoolStats s = pool.stats();
+    CHECK(s.in_use == 0);
+    CHECK(s.high_water <= kCapacity);
+}
+
+TEST_CASE("objects left in the caches of idle or exited threads reach a parked waiter",
+          "[pool][stress]") {
+    // The waiter holds all but one object and parks for the last, which a short-lived thread
+    // takes and returns into its own cache, then either exits at once or stays alive and idle
+    // until the waiter has it. Exited threads' ordinals, and so their caches, are reused.
+    const bool locked = GENERATE(POOL_CACHE_FORMS);
+    const rill::WaitPolicy policy =
+        GENERATE(rill::WaitPolicy::park(), rill::WaitPolicy::spin_park(64, 1));
+    constexpr std::size_t kCapacity = 4;
+    const std::uint64_t rounds = rill::test::stress_items(4'000, 20);
+    CAPTURE(locked, rill::to_string(policy), rounds);
+    rill::ObjectPool<Stamped> pool =
+        make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 16, .cache_items = 8});
+    const Watchdog dog(kWatchdogLimit, "objects left in caches");
+    std::uint64_t timeouts = 0, double_owned = 0;
+    for (std::uint64_t r = 0; r < rounds; ++r) {
+        rill::Pooled<Stamped> mine[kCapacity - 1];
+        for (auto& h : mine)
+            h = pool.acquire(policy);
+        std::atomic<bool> taken{false}, release_worker{false};
+        const bool stay_idle = (r & 1) != 0;
+        std::thread worker([&] {
+            {
+                rill::Pooled<Stamped> h = pool.acquire(policy);
+                if (h->owner.exchange(2) != 0) ++double_owned;  // read after join()
+                taken = true;
+                if (r % 4 < 2) std::this_thread::yield();  // vary who comes first
+                h->owner.exchange(0);
+            }  // returned into this thread's cache unless the waiter is already hungry
+            // acquire: pairs with the release store below; nothing else is shared.
+            while (stay_idle && !release_worker.load(std::memory_order_acquire))
+                std::this_thread::yield();
+        });
+        while (!taken)  // the worker has the last object: the waiter has to wait for it
+            std::this_thread::yield();
+        rill::Pooled<Stamped> last =
+            pool.acquire(policy, std::chrono::steady_clock::now() + std::chrono::seconds(20));
+        release_worker.store(true, std::memory_order_release);  // release: see above
+        worker.join();
+        if (!last) {
+            ++timeouts;
+            break;
+        }
+        if (last->owner.exchange(1) != 0) ++double_owned;
+        last->owner.exchange(0);
+    }
+    CHECK(timeouts == 0);
+    CHECK(double_owned == 0);
+    CHECK(pool.stats().in_use == 0);
 }

@@ -86,8 +86,8 @@ class ObjectPool {
     /// waits, so it can also come back empty for the instant another thread is moving the last
     /// free object; acquire() waits that out.
     [[nodiscard]] Pooled<T> try_acquire() noexcept {
-        std::uint32_t index = 0;
-        return core_.try_take(index) ? hand_out(index) : Pooled<T>{};
+        const std::uint32_t index = core_.try_take();
+        return index != detail::kNoIndex ? hand_out(index) : Pooled<T>{};
     }
 
     /// An object, waiting by `policy` until one is returned. Empty only at `deadline`. Throws
@@ -95,8 +95,8 @@ class ObjectPool {
     [[nodiscard]] Pooled<T> acquire(const WaitPolicy& policy = {},
                                     std::chrono::steady_clock::time_point deadline =
                                         std::chrono::steady_clock::time_point::max()) {
-        std::uint32_t index = 0;
-        return core_.take(index, policy, deadline) ? hand_out(index) : Pooled<T>{};
+        const std::uint32_t index = core_.take(policy, deadline);
+        return index != detail::kNoIndex ? hand_out(index) : Pooled<T>{};
     }
 
     /// Fails current and later acquire() calls (waiters wake and throw); returns still work.
