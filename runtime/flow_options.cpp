@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <bit>
 #include <stdexcept>
 #include <string>
@@ -32,8 +33,17 @@ void check_batch(std::string_view stage, std::size_t batch, bool zero_ok) {
 
 }  // namespace
 
-void validate_stage_options(std::string_view stage, const StageOptions& o) {
+void validate_stage_options(std::string_view stage, const StageOptions& o,
+                            const FlowOptions& flow) {
     check_capacity(stage, o.capacity, true);
+    if (o.replicas == 0 || o.replicas > flow.max_replicas) {
+        invalid(stage, "replicas " + std::to_string(o.replicas) + " is outside [1, " +
+                           std::to_string(flow.max_replicas) + "] (FlowOptions::max_replicas)");
+    }
+    if (o.ordered && o.distribution != Distribution::round_robin) {
+        invalid(stage,
+                "ordered replicas need Distribution::round_robin (least_loaded cannot keep order)");
+    }
     check_batch(stage, o.batch, true);
     if (o.wait) {
         try {
@@ -51,6 +61,11 @@ void validate_stage_options(std::string_view stage, const StageOptions& o) {
 void validate_flow_options(const FlowOptions& o) {
     check_capacity("(flow default)", o.capacity, false);
     check_batch("(flow default)", o.batch, false);
+    if (o.max_replicas == 0 || o.max_replicas > kMaxReplicas) {
+        throw std::invalid_argument("rill: flow option max_replicas " +
+                                    std::to_string(o.max_replicas) + " is outside [1, " +
+                                    std::to_string(kMaxReplicas) + "]");
+    }
 }
 
 void validate_inlet_options(std::string_view inlet, const InletOptions& o) {
@@ -78,18 +93,37 @@ int add_node(Graph& graph, std::unique_ptr<NodeBase> node) {
                                         "' is used twice in one flow; names must be unique");
         }
     }
-    validate_stage_options(node->name, node->options);
-    const int index = static_cast<int>(graph.nodes.size());
-    if (node->upstream >= 0) {
-        NodeBase& up = *graph.nodes[static_cast<std::size_t>(node->upstream)];
-        if (!up.downstream.empty()) {
-            throw std::invalid_argument(
-                "rill: the stream of stage '" + up.name + "' already feeds stage '" +
-                graph.nodes[static_cast<std::size_t>(up.downstream.front())]->name +
-                "'; a stream has one consumer (add '" + node->name + "' after that one)");
-        }
-        up.downstream.push_back(index);
+    validate_stage_options(node->name, node->options, graph.options);
+    if (node->upstreams.empty() && node->options.replicas != 1) {
+        invalid(node->name, "a source has one replica, not " +
+                                std::to_string(node->options.replicas) +
+                                "; replicate the stage after it");
     }
+    if (node->keyed() && node->options.ordered) {
+        invalid(node->name,
+                "ordered does not apply after key_by: each key's items keep their "
+                "order, and there is no order across keys to keep");
+    }
+    if (node->upstreams.size() > 1 && node->options.replicas != 1) {
+        invalid(node->name,
+                "a merge has one replica, not " + std::to_string(node->options.replicas));
+    }
+    const int index = static_cast<int>(graph.nodes.size());
+    const auto& ups = node->upstreams;
+    for (auto it = ups.begin(); it != ups.end(); ++it) {
+        NodeBase& up = *graph.nodes[static_cast<std::size_t>(*it)];
+        const bool shared = !up.downstream.empty() || std::find(ups.begin(), it, *it) != it;
+        if (shared && !up.copyable_output()) {
+            throw std::invalid_argument(
+                "rill: the stream of stage '" + up.name + "' already has a consumer; a second ('" +
+                node->name +
+                "') would need a copy of every item, and its item type cannot be "
+                "copied (pass it as a rill::Pooled or std::shared_ptr handle, or add the second "
+                "consumer after the first)");
+        }
+    }
+    for (const int u : node->upstreams)
+        graph.nodes[static_cast<std::size_t>(u)]->downstream.push_back(index);
     graph.nodes.push_back(std::move(node));
     return index;
 }

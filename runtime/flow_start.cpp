@@ -11,15 +11,85 @@
 #include "rill/runtime/runtime.hpp"
 
 namespace rill {
+namespace detail {
+
+Wiring::Wiring(const Graph& graph, RunState& state, std::vector<EventCount*> wake_handles,
+               std::vector<std::shared_ptr<EventCount>> wake_owners)
+    : graph_(graph),
+      state_(state),
+      nodes_(graph.nodes.size()),
+      wake_handles_(std::move(wake_handles)),
+      wake_owners_(std::move(wake_owners)) {}
+
+const std::string& Wiring::node_name(int i) const {
+    return graph_.nodes[static_cast<std::size_t>(i)]->name;
+}
+std::size_t Wiring::consumers_of(int i) const {
+    return graph_.nodes[static_cast<std::size_t>(i)]->downstream.size();
+}
+bool Wiring::node_ordered(int i) const {
+    return graph_.nodes[static_cast<std::size_t>(i)]->options.ordered;
+}
+std::size_t Wiring::capacity_of(int i) const {
+    const std::size_t c = graph_.nodes[static_cast<std::size_t>(i)]->options.capacity;
+    return c != 0 ? c : graph_.options.capacity;
+}
+std::size_t Wiring::batch_of(int i) const {
+    const std::size_t b = graph_.nodes[static_cast<std::size_t>(i)]->options.batch;
+    return b != 0 ? b : graph_.options.batch;
+}
+bool Wiring::may_chain(int i) const {
+    return graph_.nodes[static_cast<std::size_t>(i)]->options.chain.value_or(graph_.options.chain);
+}
+
+StageBase& Wiring::add_stage(std::unique_ptr<StageBase> stage, int i, std::string name,
+                             unsigned worker, std::size_t replica, std::size_t replicas) {
+    const NodeBase& node = *graph_.nodes[static_cast<std::size_t>(i)];
+    stage->name = std::move(name);
+    stage->worker = worker;
+    stage->batch = batch_of(i);
+    stage->on_error_policy = node.options.on_error;
+    stage->wait = node.options.wait;
+    stage->poll_interval = node.options.poll_interval;
+    stage->replica = replica;
+    stage->replicas = replicas;
+    stage->run = &state_;
+    StageBase& s = *stage;
+    state_.stages.push_back(std::move(stage));
+    return s;
+}
+
+FlowTask& Wiring::add_task(std::unique_ptr<FlowTask> task, unsigned worker) {
+    task->run = &state_;
+    task->worker = worker;
+    task->wake_owner = wake_owners_[worker];
+    task->wake = task->wake_owner.get();
+    FlowTask& t = *task;
+    state_.tasks.push_back(std::move(task));
+    return t;
+}
+
+void Wiring::link(FlowTask& producer, FlowTask& consumer, EdgeBase& edge) {
+    if (producer.worker != consumer.worker) {
+        edge.consumer_wake = wake_handles_[consumer.worker];
+        edge.producer_wake = wake_handles_[producer.worker];
+    }
+    producer.out_edges.push_back(&edge);
+    producer.downstream_open.fetch_add(1, std::memory_order_relaxed);  // not yet shared
+    consumer.upstreams.push_back(&producer);
+}
+
+}  // namespace detail
+
 namespace {
 
 std::atomic<unsigned> g_placement_offset{0};  // spreads flows that are placed automatically
 
-/// Worker of every node: the one asked for, or contiguous blocks over the others in flow order
-/// (neighbours share a worker, so chains form and rings cross workers rarely).
-std::vector<unsigned> place(const detail::Graph& graph, unsigned workers) {
-    const std::size_t n = graph.nodes.size();
-    std::vector<unsigned> worker(n);
+/// The worker of every replica of every node. A stage that asks for worker w gets it for its
+/// first replica, and w+1, w+2, ... (mod workers) for the others. The rest go in contiguous
+/// blocks, in flow order, over all workers: neighbours share a worker, so chains form and rings
+/// cross workers rarely, and the replicas of a stage land on different workers.
+std::vector<std::vector<unsigned>> place(const detail::Graph& graph, unsigned workers) {
     std::size_t automatic = 0;
     for (const auto& node : graph.nodes) {
         if (const auto& w = node->options.worker) {
@@ -30,17 +100,23 @@ std::vector<unsigned> place(const detail::Graph& graph, unsigned workers) {
                                             " workers (0.." + std::to_string(workers - 1) + ")");
             }
         } else {
-            ++automatic;
+            automatic += node->options.replicas;
         }
     }
     // relaxed: only spreads load; any value is correct.
     const unsigned offset = g_placement_offset.fetch_add(1, std::memory_order_relaxed) % workers;
+    std::vector<std::vector<unsigned>> placed;
     std::size_t k = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto& w = graph.nodes[i]->options.worker;
-        worker[i] = w ? *w : static_cast<unsigned>((k++ * workers / automatic + offset) % workers);
+    for (const auto& node : graph.nodes) {
+        std::vector<unsigned>& replicas = placed.emplace_back();
+        for (std::size_t j = 0; j < node->options.replicas; ++j) {
+            const auto& w = node->options.worker;
+            replicas.push_back(
+                w ? static_cast<unsigned>((*w + j) % workers)
+                  : static_cast<unsigned>((k++ * workers / automatic + offset) % workers));
+        }
     }
-    return worker;
+    return placed;
 }
 
 }  // namespace
@@ -51,7 +127,6 @@ Run Runtime::start(const Flow& flow) {
 
 Run Runtime::start(const Flow& flow, StartOptions options) {
     const detail::Graph& graph = flow.graph();
-    const FlowOptions& defaults = graph.options;
     if (graph.nodes.empty()) throw std::invalid_argument("rill::Runtime::start: the flow is empty");
     for (const auto& node : graph.nodes) {
         if (!node->is_sink() && node->downstream.empty()) {
@@ -59,65 +134,30 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
                                         "' goes nowhere; end every stream with a sink");
         }
     }
-    const std::vector<unsigned> worker = place(graph, workers());
+    const std::vector<std::vector<unsigned>> placed = place(graph, workers());
 
     auto state = std::make_shared<detail::RunState>(*this);
-    const std::size_t n = graph.nodes.size();
-    std::vector<detail::FlowTask*> task_of(n, nullptr);
-    for (std::size_t i = 0; i < n; ++i) {
-        const detail::NodeBase& node = *graph.nodes[i];
-        std::unique_ptr<detail::StageBase> stage = node.instantiate();
-        stage->name = node.name;
-        stage->worker = worker[i];
-        stage->batch = node.options.batch ? node.options.batch : defaults.batch;
-        stage->on_error_policy = node.options.on_error;
-        stage->wait = node.options.wait;
-        stage->poll_interval = node.options.poll_interval;
-        stage->run = state.get();
-        detail::StageBase& self = *stage;
-        state->stages.push_back(std::move(stage));
-
-        std::unique_ptr<detail::FlowTask> task;
-        if (node.upstream < 0) {
-            task = node.source_task(self);
-        } else {
-            const auto up = static_cast<std::size_t>(node.upstream);
-            detail::StageBase& up_stage = *state->stages[up];
-            const bool chained = node.options.chain.value_or(defaults.chain) &&
-                                 worker[up] == worker[i] && graph.nodes[up]->downstream.size() == 1;
-            if (chained) {
-                node.chain(up_stage, self);
-                task_of[i] = task_of[up];
-                task_of[i]->chain.push_back(&self);
-                task_of[i]->tail = node.emitter(self);
-                continue;
-            }
-            std::unique_ptr<detail::EdgeBase> edge;
-            const std::size_t capacity =
-                node.options.capacity ? node.options.capacity : defaults.capacity;
-            task = node.ring_task(up_stage, self, edge, capacity);
-            detail::FlowTask& producer = *task_of[up];
-            if (worker[up] != worker[i]) {
-                edge->consumer_wake = &wake_handle(worker[i]);
-                edge->producer_wake = &wake_handle(worker[up]);
-            }
-            producer.out_edge = edge.get();
-            producer.downstream_open.fetch_add(1, std::memory_order_relaxed);  // not yet shared
-            task->upstream = &producer;
-            state->edges.push_back(std::move(edge));
-        }
-        task->run = state.get();
-        task->worker = worker[i];
-        task->wake_owner = wake_owner(worker[i]);
-        task->wake = task->wake_owner.get();
-        task->chain.push_back(&self);
-        task->tail = node.emitter(self);
-        task_of[i] = task.get();
-        state->tasks.push_back(std::move(task));
+    std::vector<EventCount*> handles;
+    std::vector<std::shared_ptr<EventCount>> owners;
+    for (unsigned w = 0; w < workers(); ++w) {
+        handles.push_back(&wake_handle(w));
+        owners.push_back(wake_owner(w));
     }
-    // A task's tail is its last stage's emitter only when that emitter writes to a ring.
-    for (auto& task : state->tasks) {
-        if (task->out_edge == nullptr) task->tail = nullptr;
+    detail::Wiring wiring(graph, *state, std::move(handles), std::move(owners));
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        const detail::NodeBase& node = *graph.nodes[i];
+        const int self = static_cast<int>(i);
+        detail::NodeRun& run = wiring.run_of(self);
+        const std::size_t replicas = placed[i].size();
+        for (std::size_t j = 0; j < replicas; ++j) {
+            std::string name =
+                replicas == 1 ? node.name : node.name + "[" + std::to_string(j) + "]";
+            run.stages.push_back(&wiring.add_stage(node.instantiate(), self, std::move(name),
+                                                   placed[i][j], j, replicas));
+        }
+        run.workers = placed[i];
+        run.tasks.assign(replicas, nullptr);
+        node.wire(wiring, self);
     }
 
     std::vector<unsigned> used;  // each worker once: stop and cancel wake them all

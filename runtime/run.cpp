@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "rill/detail/assert.hpp"
+#include "rill/flow/detail/router.hpp"
 #include "rill/flow/detail/run_state.hpp"
 #include "rill/flow/detail/tasks.hpp"
 
@@ -186,13 +187,16 @@ FlowMetrics RunState::metrics() const {
         x.emitted = c.emitted.load(std::memory_order_relaxed);
         x.queue_max = c.queue_max.load(std::memory_order_relaxed);
         x.in = c.in.load(std::memory_order_acquire);  // acquire: see above
-        if (s->input != nullptr) {
+        if (!s->inputs.empty()) {
+            std::size_t depth = 0;
+            for (const EdgeBase* input : s->inputs) {
+                depth += input->depth();
+                x.queue_capacity += input->capacity();
+            }
             // Items the stage has peeked but not yet released are in its hands, not queued.
             // relaxed: `taken` is a statistic, as queue_max above.
-            const std::size_t depth = s->input->depth();
             const auto taken = static_cast<std::size_t>(c.taken.load(std::memory_order_relaxed));
             x.queue_depth = depth > taken ? depth - taken : 0;
-            x.queue_capacity = s->input->capacity();
         }
         m.stages.push_back(std::move(x));
     }

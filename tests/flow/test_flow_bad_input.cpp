@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -128,12 +129,14 @@ TEST_CASE("bad input: stage names and the shape of the graph", "[flow][bad_input
         CHECK_THROWS_MATCHES(s.map("twin", [](int x) { return x; }), std::invalid_argument,
                              MessageContainsAll({"'twin'", "unique"}));
     }
-    SECTION("a stream consumed twice") {
+    SECTION("a stream of items that cannot be copied, consumed twice") {
         rill::Flow flow;
-        auto s = flow.source("numbers", rill::iota(0, 10));
-        s.sink("first", [](int) {});
-        CHECK_THROWS_MATCHES(s.sink("second", [](int) {}), std::invalid_argument,
-                             MessageContainsAll({"'numbers'", "'first'", "'second'"}));
+        auto s = flow.source("numbers", rill::iota(0, 10)).map("boxed", [](int x) {
+            return std::make_unique<int>(x);
+        });
+        s.sink("first", [](std::unique_ptr<int>) {});
+        CHECK_THROWS_MATCHES(s.sink("second", [](std::unique_ptr<int>) {}), std::invalid_argument,
+                             MessageContainsAll({"'boxed'", "'second'", "copied"}));
     }
     SECTION("a stream that goes nowhere, at Runtime::start") {
         rill::Runtime runtime(two_workers());

@@ -8,16 +8,22 @@
 //       .filter("big", [](std::uint64_t x) { return x > 10; })
 //       .sink("sum", [&](std::uint64_t x) { total += x; });
 //
-// Stage objects carry their own state; each run copies them. A stage object may have
-// open(StageContext&) and close() members: they run on the stage's worker before its first and
-// after its last item, close hooks in reverse topological order.
+// Stage objects carry their own state; each run copies them, once per replica. A stage object may
+// have open(StageContext&) and close() members: they run on the stage's worker before its first
+// and after its last item, close hooks in reverse topological order.
+//
+// Parallel shapes: `{.replicas = n}` runs n copies of a stage (`.ordered = true` keeps the input
+// order after them); `stream.key_by(f)` sends all items with one key to one replica; a stream
+// consumed by several stages gives each of them every item; rill::merge joins streams.
 
 #include <memory>
 #include <ranges>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "rill/flow/detail/graph.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
@@ -29,6 +35,15 @@ namespace rill {
 
 template <class T>
 class Stream;
+struct ServiceOptions;
+template <class Req, class Resp>
+struct ServiceEntry;
+template <class T, class KeyFn>
+class KeyedStream;
+template <class T>
+Stream<T> merge(std::string name, const std::vector<Stream<T>>& streams, StageOptions options = {});
+template <class T, class... Rest>
+Stream<T> merge(std::string name, const Stream<T>& first, const Rest&... rest);
 
 template <class T>
 struct InletStream {
@@ -51,6 +66,11 @@ class Flow {
     [[nodiscard]] InletStream<T> inlet(std::string name, InletOptions inlet_options = {},
                                        StageOptions options = {});
 
+    /// A request/response service: callers' requests enter here; see service.hpp.
+    template <class Req, class Resp, class Options = ServiceOptions>
+    [[nodiscard]] ServiceEntry<Req, Resp> service(std::string name, Options options = {},
+                                                  StageOptions source_options = {});
+
     [[nodiscard]] const FlowOptions& options() const noexcept { return graph_->options; }
     [[nodiscard]] const detail::Graph& graph() const noexcept { return *graph_; }
 
@@ -61,19 +81,21 @@ class Flow {
 };
 
 namespace detail {
-/// Adds a node; checks the name and options. Returns its index.
+/// Adds a node; checks the name, the options and the shape. Returns its index.
 int add_node(Graph& graph, std::unique_ptr<NodeBase> node);
 }  // namespace detail
 
-template <class T>
-class Stream {
+/// The stages that can consume a stream of T. Key is the key function after key_by (then a
+/// replicated stage gets each key's items on one replica), detail::NotKeyed otherwise.
+template <class T, class Key>
+class StreamStages {
   public:
     /// Out(In): one output per input.
     template <class F>
     auto map(std::string name, F f, StageOptions options = {}) {
         if constexpr (!std::is_invocable_v<F&, T&&>) {
             [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
-            return *this;
+            return self();
         } else {
             using Out = std::remove_cvref_t<std::invoke_result_t<F&, T&&>>;
             static_assert(!std::is_void_v<Out>, "rill: a map must return its output; use sink()");
@@ -87,7 +109,7 @@ class Stream {
     auto filter(std::string name, F f, StageOptions options = {}) {
         if constexpr (!std::is_invocable_r_v<bool, F&, const T&>) {
             [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
-            return *this;
+            return self();
         } else {
             return add<T, detail::FilterStage<T, F>>(std::move(name), std::move(f), options);
         }
@@ -99,10 +121,10 @@ class Stream {
         using O = std::conditional_t<std::is_void_v<Out>, detail::emitted_item_t<F>, Out>;
         if constexpr (std::is_void_v<O>) {
             [[maybe_unused]] detail::flat_map_output_unknown<T, F> error;
-            return *this;
+            return self();
         } else if constexpr (!std::is_invocable_v<F&, T&&, Emitter<O>&>) {
             [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
-            return *this;
+            return self();
         } else {
             static_assert(detail::check_item<O>());
             return add<O, detail::FlatMapStage<T, O, F>>(std::move(name), std::move(f), options);
@@ -115,12 +137,12 @@ class Stream {
         using O = std::conditional_t<std::is_void_v<Out>, detail::emitted_item_t<F>, Out>;
         if constexpr (std::is_void_v<O>) {
             [[maybe_unused]] detail::flat_map_output_unknown<T, F> error;
-            return *this;
+            return self();
         } else if constexpr (!std::is_invocable_v<F&, std::span<T>, Emitter<O>&>) {
             [[maybe_unused]] detail::stage_input_mismatch<std::span<T>,
                                                           detail::first_parameter_t<F>>
                 error;
-            return *this;
+            return self();
         } else {
             static_assert(detail::check_item<O>());
             return add<O, detail::BatchStage<T, O, F>>(std::move(name), std::move(f), options);
@@ -140,25 +162,95 @@ class Stream {
         }
     }
 
-  private:
-    friend class Flow;
-    template <class>
-    friend class Stream;
-    Stream(detail::Graph& graph, int node) noexcept : graph_(&graph), node_(node) {}
+  protected:
+    StreamStages(detail::Graph& graph, int node, Key key = {}) noexcept
+        : graph_(&graph), node_(node), key_(std::move(key)) {}
 
     template <class StageT, class F>
     int add_consumer(std::string name, F f, const StageOptions& options) {
-        return detail::add_node(*graph_, std::make_unique<detail::ConsumerNode<T, StageT, F>>(
-                                             std::move(name), options, node_, std::move(f)));
+        return detail::add_node(*graph_, std::make_unique<detail::ConsumerNode<T, StageT, F, Key>>(
+                                             std::move(name), options, node_, std::move(f), key_));
     }
     template <class Out, class StageT, class F>
     Stream<Out> add(std::string name, F f, const StageOptions& options) {
         return Stream<Out>(*graph_, add_consumer<StageT>(std::move(name), std::move(f), options));
     }
+    /// A stage whose callable does not fit: the error is the compile error; this keeps the
+    /// expression well-formed so that only that error shows.
+    auto self() const noexcept { return Stream<T>(*graph_, node_); }
 
     detail::Graph* graph_;
     int node_;
+    Key key_;
 };
+
+/// The stream of items of type T a stage makes. Copies refer to the same stream: consuming it
+/// from several stages broadcasts (each gets every item; T must be copyable).
+template <class T>
+class Stream : public StreamStages<T, detail::NotKeyed> {
+  public:
+    /// Partitions the stream by key_fn(const T&): the next stage's replicas each get all the
+    /// items of their keys, in order, so per-key state needs no lock (see rill::KeyedState).
+    template <class KeyFn>
+    [[nodiscard]] KeyedStream<T, KeyFn> key_by(KeyFn key_fn) const {
+        static_assert(std::is_invocable_v<const KeyFn&, const T&>,
+                      "rill: key_by needs a function of the stream's item (const T&)");
+        using K = std::remove_cvref_t<std::invoke_result_t<const KeyFn&, const T&>>;
+        static_assert(!std::is_void_v<K>, "rill: a key function must return the key");
+        return KeyedStream<T, KeyFn>(*this->graph_, this->node_, std::move(key_fn));
+    }
+
+  private:
+    friend class Flow;
+    template <class, class>
+    friend class StreamStages;
+    template <class U, class... Rest>
+    friend Stream<U> merge(std::string name, const Stream<U>& first, const Rest&... rest);
+    template <class U>
+    friend Stream<U> merge(std::string name, const std::vector<Stream<U>>& streams,
+                           StageOptions options);
+    Stream(detail::Graph& graph, int node) noexcept
+        : StreamStages<T, detail::NotKeyed>(graph, node) {}
+};
+
+/// A stream partitioned by key: see Stream::key_by.
+template <class T, class KeyFn>
+class KeyedStream : public StreamStages<T, KeyFn> {
+  private:
+    template <class>
+    friend class Stream;
+    KeyedStream(detail::Graph& graph, int node, KeyFn key) noexcept
+        : StreamStages<T, KeyFn>(graph, node, std::move(key)) {}
+};
+
+/// One stream from several streams of one item type and one flow. Items of one input keep their
+/// order; across inputs the interleaving is arbitrary. Throws std::invalid_argument for fewer
+/// than two streams or streams of different flows.
+template <class T>
+Stream<T> merge(std::string name, const std::vector<Stream<T>>& streams, StageOptions options) {
+    if (streams.size() < 2) {
+        throw std::invalid_argument("rill::merge '" + name +
+                                    "': " + std::to_string(streams.size()) +
+                                    " streams given; a merge joins two or more");
+    }
+    std::vector<int> upstreams;
+    for (const Stream<T>& s : streams) {
+        if (s.graph_ != streams.front().graph_) {
+            throw std::invalid_argument("rill::merge '" + name +
+                                        "': the streams belong to different flows");
+        }
+        upstreams.push_back(s.node_);
+    }
+    detail::Graph& graph = *streams.front().graph_;
+    return Stream<T>(graph, detail::add_node(graph, std::make_unique<detail::MergeNode<T>>(
+                                                        std::move(name), options, upstreams)));
+}
+template <class T, class... Rest>
+Stream<T> merge(std::string name, const Stream<T>& first, const Rest&... rest) {
+    static_assert((std::is_same_v<Rest, Stream<T>> && ...),
+                  "rill::merge: every stream must carry the same item type");
+    return merge(std::move(name), std::vector<Stream<T>>{first, rest...});
+}
 
 template <class S>
 auto Flow::source(std::string name, S&& source, StageOptions options) {
@@ -167,8 +259,8 @@ auto Flow::source(std::string name, S&& source, StageOptions options) {
         using T = typename D::value_type;
         static_assert(detail::check_item<T>());
         const int node = detail::add_node(
-            *graph_, std::make_unique<detail::SourceNode<T, D>>(std::move(name), options, -1,
-                                                                D(std::forward<S>(source))));
+            *graph_, std::make_unique<detail::SourceNode<T, D>>(
+                         std::move(name), options, std::vector<int>{}, D(std::forward<S>(source))));
         return Stream<T>(*graph_, node);
     } else if constexpr (OptionalSource<D>) {
         return this->source(std::move(name), detail::OptionalPoller<D>(std::forward<S>(source)),

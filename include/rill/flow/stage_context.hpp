@@ -1,6 +1,7 @@
 #pragma once
 // StageContext: what a stage's open() hook learns about where it runs.
 
+#include <cstddef>
 #include <memory>
 #include <string_view>
 
@@ -10,11 +11,20 @@ namespace rill {
 
 class StageContext {
   public:
-    StageContext(std::string_view stage, unsigned worker, std::shared_ptr<EventCount> wake) noexcept
-        : stage_(stage), worker_(worker), wake_(std::move(wake)) {}
+    StageContext(std::string_view stage, unsigned worker, std::shared_ptr<EventCount> wake,
+                 std::size_t replica = 0, std::size_t replicas = 1) noexcept
+        : stage_(stage),
+          worker_(worker),
+          replica_(replica),
+          replicas_(replicas),
+          wake_(std::move(wake)) {}
 
+    /// The stage's name; a replica's is `name[j]`.
     [[nodiscard]] std::string_view stage() const noexcept { return stage_; }
     [[nodiscard]] unsigned worker() const noexcept { return worker_; }
+    /// Which copy of a replicated stage this is (0 when the stage has one).
+    [[nodiscard]] std::size_t replica() const noexcept { return replica_; }
+    [[nodiscard]] std::size_t replicas() const noexcept { return replicas_; }
     /// Wakes the stage's worker if it is parked. A polling source whose data arrives from
     /// another thread calls this after making data available, so it needs no poll_interval.
     void wake() const noexcept { wake_->notify_one(); }
@@ -25,6 +35,8 @@ class StageContext {
   private:
     std::string_view stage_;
     unsigned worker_;
+    std::size_t replica_;
+    std::size_t replicas_;
     std::shared_ptr<EventCount> wake_;
 };
 

@@ -27,10 +27,17 @@ struct ErrorPolicy {
     friend bool operator==(const ErrorPolicy&, const ErrorPolicy&) = default;
 };
 
+/// How a replicated stage's input is dealt to its replicas, a chunk of `batch` items at a time.
+enum class Distribution : std::uint8_t {
+    round_robin,   ///< replica 0, 1, ..., n-1, 0, ...
+    least_loaded,  ///< the replica whose input ring has the most free room
+};
+
 struct FlowOptions {
-    std::size_t capacity = 1024;  ///< default ring capacity in front of each stage
-    std::size_t batch = 64;       ///< default items per step
-    bool chain = true;            ///< run consecutive stages on one worker as one task
+    std::size_t capacity = 1024;    ///< default ring capacity in front of each stage
+    std::size_t batch = 64;         ///< default items per step
+    bool chain = true;              ///< run consecutive stages on one worker as one task
+    std::size_t max_replicas = 64;  ///< the most replicas a stage may ask for (>= 1)
 };
 
 struct StageOptions {
@@ -49,6 +56,13 @@ struct StageOptions {
     /// Sources only: how soon to poll again after a polling source reported `idle`.
     /// Zero: only when woken (StageContext::wake()).
     std::chrono::microseconds poll_interval{100};
+    /// Copies of the stage that run in parallel, each with its own copy of the stage object
+    /// (1 to FlowOptions::max_replicas). Sources have one.
+    std::size_t replicas = 1;
+    /// With replicas: the stream after the stage keeps the input order. A reorder window of one
+    /// ring per replica bounds the memory; a slow item backpressures instead of growing it.
+    bool ordered = false;
+    Distribution distribution = Distribution::round_robin;
 };
 
 struct InletOptions {
@@ -61,10 +75,12 @@ struct InletOptions {
 inline constexpr std::size_t kMaxStageCapacity = std::size_t{1} << 30;
 inline constexpr std::size_t kMaxStageBatch = std::size_t{1} << 16;
 inline constexpr std::size_t kMaxInletCapacity = std::size_t{1} << 30;
+inline constexpr std::size_t kMaxReplicas = 1024;  ///< the largest FlowOptions::max_replicas
 
 namespace detail {
 /// Throws std::invalid_argument naming the stage and the field.
-void validate_stage_options(std::string_view stage, const StageOptions& options);
+void validate_stage_options(std::string_view stage, const StageOptions& options,
+                            const FlowOptions& flow);
 void validate_flow_options(const FlowOptions& options);
 void validate_inlet_options(std::string_view inlet, const InletOptions& options);
 }  // namespace detail

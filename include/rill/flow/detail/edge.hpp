@@ -1,8 +1,11 @@
 #pragma once
 // Edge: the ring between two tasks, with the end-of-stream flag and the wake-ups of both ends.
+// Behind ordered replicas it also carries the chunk frames (see fan_in_task.hpp).
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 
 #include "rill/detail/cache_line.hpp"
 #include "rill/ring/spsc_ring.hpp"
@@ -48,6 +51,10 @@ class EdgeBase {
     // consumer, which sees the items.
     EventCount* consumer_wake = nullptr;
     EventCount* producer_wake = nullptr;
+
+    /// Ordered replicas only: after each chunk of its input, a replica pushes how many items it
+    /// emitted for that chunk, so the fan-in knows where the chunk ends in the item ring.
+    std::unique_ptr<SpscRing<std::uint64_t>> frames;
 
     /// After a publish or close: wakes the consumer's worker if it may be parked.
     void wake_consumer() noexcept { wake(consumer_wake); }

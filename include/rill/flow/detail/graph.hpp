@@ -1,46 +1,47 @@
 #pragma once
 // The graph a Flow builds: one node per stage, each holding the user's stage object as a
-// prototype that every run copies. Nodes know their types; Runtime::start drives them through
-// this type-erased interface to create stages, rings and tasks.
+// prototype that every replica of every run copies. Nodes know their types; Runtime::start drives
+// them through this type-erased interface to create stages, and each node wires its own input
+// (wiring.hpp).
 
-#include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "rill/flow/detail/stages.hpp"
 #include "rill/flow/detail/tasks.hpp"
+#include "rill/flow/detail/wiring.hpp"
 #include "rill/flow/stage_options.hpp"
 
 namespace rill::detail {
 
+/// The key function of a stage that is not keyed.
+struct NotKeyed {};
+
 class NodeBase {
   public:
-    NodeBase(std::string node_name, StageOptions node_options, int upstream_node)
-        : name(std::move(node_name)), options(std::move(node_options)), upstream(upstream_node) {}
+    NodeBase(std::string node_name, StageOptions node_options, std::vector<int> upstream_nodes)
+        : name(std::move(node_name)),
+          options(std::move(node_options)),
+          upstreams(std::move(upstream_nodes)) {}
     NodeBase(const NodeBase&) = delete;
     NodeBase& operator=(const NodeBase&) = delete;
     virtual ~NodeBase() = default;
 
+    /// A new stage object: a copy of the prototype.
     [[nodiscard]] virtual std::unique_ptr<StageBase> instantiate() const = 0;
     [[nodiscard]] virtual bool is_sink() const noexcept { return false; }
-    /// Sources only: the task that runs `self`.
-    [[nodiscard]] virtual std::unique_ptr<FlowTask> source_task(StageBase& self) const {
-        static_cast<void>(self);
-        return nullptr;
-    }
-    /// Non-sources with an upstream: `self` runs in the upstream's task, called directly.
-    virtual void chain(StageBase& up, StageBase& self) const = 0;
-    /// Non-sources: a ring from `up` to a new task headed by `self`.
-    [[nodiscard]] virtual std::unique_ptr<FlowTask> ring_task(StageBase& up, StageBase& self,
-                                                              std::unique_ptr<EdgeBase>& edge,
-                                                              std::size_t capacity) const = 0;
-    /// The emitter of this node's stage, when it has one.
-    [[nodiscard]] virtual EmitterControl* emitter(StageBase& self) const noexcept = 0;
+    /// Whether the stream it makes can be broadcast (its items can be copied).
+    [[nodiscard]] virtual bool copyable_output() const noexcept = 0;
+    [[nodiscard]] virtual bool keyed() const noexcept { return false; }
+    /// Builds the task of a source, or the tasks and rings feeding the node's replicas from its
+    /// upstreams (which are wired already).
+    virtual void wire(Wiring& w, int self) const = 0;
 
     std::string name;
     StageOptions options;
-    int upstream;  // -1 for a source
+    std::vector<int> upstreams;  // none for a source, several for a merge
     std::vector<int> downstream;
 };
 
@@ -48,18 +49,24 @@ class NodeBase {
 template <class StageT, class F>
 class TypedNode : public NodeBase {
   public:
-    TypedNode(std::string node_name, StageOptions node_options, int upstream_node, F prototype)
-        : NodeBase(std::move(node_name), std::move(node_options), upstream_node),
+    TypedNode(std::string node_name, StageOptions node_options, std::vector<int> upstream_nodes,
+              F prototype)
+        : NodeBase(std::move(node_name), std::move(node_options), std::move(upstream_nodes)),
           prototype_(std::move(prototype)) {}
 
     [[nodiscard]] std::unique_ptr<StageBase> instantiate() const override {
         return std::make_unique<StageT>(F(prototype_));
     }
-    [[nodiscard]] EmitterControl* emitter(StageBase& self) const noexcept override {
-        if constexpr (requires(StageT & s) { s.out; }) {
-            return &static_cast<StageT&>(self).out;
+    [[nodiscard]] bool is_sink() const noexcept override {
+        return !requires {
+            typename StageT::output_type;
+        };
+    }
+    [[nodiscard]] bool copyable_output() const noexcept override {
+        if constexpr (requires { typename StageT::output_type; }) {
+            return std::is_copy_constructible_v<typename StageT::output_type>;
         } else {
-            return nullptr;
+            return false;
         }
     }
 
@@ -72,44 +79,57 @@ class SourceNode final : public TypedNode<SourceStage<T, S>, S> {
   public:
     using TypedNode<SourceStage<T, S>, S>::TypedNode;
 
-    [[nodiscard]] std::unique_ptr<FlowTask> source_task(StageBase& self) const override {
-        return std::make_unique<SourceTask>(static_cast<SourceStageBase&>(self));
-    }
-    void chain(StageBase&, StageBase&) const override {}
-    [[nodiscard]] std::unique_ptr<FlowTask> ring_task(StageBase&, StageBase&,
-                                                      std::unique_ptr<EdgeBase>&,
-                                                      std::size_t) const override {
-        return nullptr;
+    void wire(Wiring& w, int self) const override {
+        NodeRun& me = w.run_of(self);
+        FlowTask& task =
+            w.add_task(std::make_unique<SourceTask>(static_cast<SourceStageBase&>(*me.stages[0])),
+                       me.workers[0]);
+        task.chain.push_back(me.stages[0]);
+        me.tasks[0] = &task;
     }
 };
 
-/// A node whose stage consumes In from its upstream's Producer<In>.
-template <class In, class StageT, class F>
+/// A node whose stage consumes In from its upstream. Key is the key function of a stage after
+/// key_by: its replicas are then dealt items by key.
+template <class In, class StageT, class F, class Key = NotKeyed>
 class ConsumerNode final : public TypedNode<StageT, F> {
   public:
-    using TypedNode<StageT, F>::TypedNode;
+    ConsumerNode(std::string node_name, StageOptions node_options, int upstream, F prototype,
+                 Key key = {})
+        : TypedNode<StageT, F>(std::move(node_name), std::move(node_options), {upstream},
+                               std::move(prototype)),
+          key_(std::move(key)) {}
 
-    [[nodiscard]] bool is_sink() const noexcept override {
-        return !requires(StageT & s) {
-            s.out;
-        };
-    }
-    void chain(StageBase& up, StageBase& self) const override {
-        EmitterBinding<In>::chain(producer(up).out, static_cast<StageT&>(self), up.batch);
-    }
-    [[nodiscard]] std::unique_ptr<FlowTask> ring_task(StageBase& up, StageBase& self,
-                                                      std::unique_ptr<EdgeBase>& edge,
-                                                      std::size_t capacity) const override {
-        auto typed = std::make_unique<Edge<In>>(capacity);
-        EmitterBinding<In>::ring(producer(up).out, *typed, up.batch);
-        self.input = typed.get();
-        auto task = std::make_unique<RingTask<In>>(*typed, self, static_cast<StageT&>(self));
-        edge = std::move(typed);
-        return task;
+    [[nodiscard]] bool keyed() const noexcept override { return !std::is_same_v<Key, NotKeyed>; }
+    void wire(Wiring& w, int self) const override {
+        wire_consumer<In>(w, self, this->upstreams.front(), [&](std::size_t n) -> Router<In>& {
+            if constexpr (std::is_same_v<Key, NotKeyed>) {
+                return w.add_router(std::make_unique<ChunkRouter<In>>(n, w.batch_of(self),
+                                                                      this->options.distribution));
+            } else {
+                return w.add_router(
+                    std::make_unique<KeyRouter<In, Key>>(n, key_, w.state(), this->name));
+            }
+        });
     }
 
   private:
-    static Producer<In>& producer(StageBase& up) { return dynamic_cast<Producer<In>&>(up); }
+    Key key_;
+};
+
+/// rill::merge: one stream from several of one item type.
+template <class T>
+class MergeNode final : public NodeBase {
+  public:
+    using NodeBase::NodeBase;
+
+    [[nodiscard]] std::unique_ptr<StageBase> instantiate() const override {
+        return std::make_unique<MergeStage<T>>();
+    }
+    [[nodiscard]] bool copyable_output() const noexcept override {
+        return std::is_copy_constructible_v<T>;
+    }
+    void wire(Wiring& w, int self) const override { wire_merge<T>(w, self, upstreams); }
 };
 
 struct Graph {

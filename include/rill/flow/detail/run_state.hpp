@@ -24,6 +24,7 @@ class StageBase;
 class SourceStageBase;
 class EdgeBase;
 class FlowTask;
+class RouterBase;
 
 class RunState final : public RunControl, public std::enable_shared_from_this<RunState> {
   public:
@@ -66,6 +67,7 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
     std::vector<std::unique_ptr<StageBase>> stages;
     std::vector<std::unique_ptr<EdgeBase>> edges;
     std::vector<std::unique_ptr<FlowTask>> tasks;
+    std::vector<std::unique_ptr<RouterBase>> routers;
 
   private:
     struct DrainOnStop {

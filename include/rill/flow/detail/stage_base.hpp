@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "rill/flow/detail/edge.hpp"
 #include "rill/flow/detail/run_state.hpp"
@@ -105,8 +106,10 @@ class StageBase {
     ErrorPolicy on_error_policy;
     std::optional<WaitPolicy> wait;
     std::chrono::microseconds poll_interval{0};
+    std::size_t replica = 0;  // which copy of a replicated stage this is
+    std::size_t replicas = 1;
     RunState* run = nullptr;
-    const EdgeBase* input = nullptr;  // the ring in front of the stage; null when chained
+    std::vector<const EdgeBase*> inputs;  // the rings in front of the stage; none when chained
     bool opened = false;
     StageCounters counters;
 };
@@ -114,6 +117,7 @@ class StageBase {
 template <class T>
 class Producer {
   public:
+    using output_type = T;
     Emitter<T> out;
 };
 

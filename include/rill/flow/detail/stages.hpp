@@ -134,6 +134,22 @@ class BatchSinkStage final : public UserStage<StageBase, F>, public Consumer<In>
     }
 };
 
+/// Passes items on: the stage of a merge, and the hidden `name.merge` behind replicas that
+/// feed more than one stage.
+template <class T>
+class MergeStage final : public StageBase, public Consumer<T>, public Producer<T> {
+  public:
+    void consume(std::span<T> items) noexcept override {
+        const std::size_t n = items.size();
+        begin_batch(n);
+        std::size_t i = 0;
+        this->out.emit_n(n, [&]() noexcept { return std::move(items[i++]); });
+        EmitterBinding<T>::end_batch(this->out);
+        finish_batch(n, {});
+        note_emitted(this->out.emitted());
+    }
+};
+
 /// A source over a PollingSource S. For a source, `in` counts polls' items plus failed polls.
 template <class T, class S>
 class SourceStage final : public UserStage<SourceStageBase, S>, public Producer<T> {

@@ -1,17 +1,21 @@
 #pragma once
-// The tasks of a flow. A task is a chain of stages run by direct calls: a head (a source, or a
-// stage reading the ring from the upstream task) and the stages chained after it. Its last
-// stage's emitter writes into the ring of the downstream task, if any.
+// The tasks of a flow. A task is a tree of stages run by direct calls: a head (a source, a stage
+// reading the ring from the upstream task, or a stage reading several rings: fan_in_task.hpp)
+// and the stages and routers chained after it. The emitters among them that write into rings
+// to other tasks are the task's tails.
 //
-// Life of a task: open hooks (in chain order) -> running -> flushing the overflow -> closing
-// its output edge -> waiting until the downstream task has run its close hooks -> close hooks
-// (reverse chain order) -> telling the upstream task -> done. So close hooks run in reverse
-// topological order across the whole flow, each on its stage's worker.
+// Life of a task: open hooks (in chain order) -> running -> flushing the tails' overflow ->
+// closing its output edges -> waiting until every downstream task has run its close hooks ->
+// close hooks (reverse chain order) -> telling its upstream tasks -> done. So close hooks run in
+// reverse topological order across the whole flow, each on its stage's worker.
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
+#include "rill/detail/assert.hpp"
 #include "rill/flow/detail/stage_base.hpp"
 #include "rill/runtime/task.hpp"
 
@@ -37,7 +41,8 @@ class FlowTask : public Task {
             case Phase::flushing: {
                 bool moved = false;
                 if (!flush_tail(moved)) return moved ? StepResult::progress : StepResult::idle;
-                if (out_edge != nullptr) out_edge->close();
+                for (EdgeBase* edge : out_edges)
+                    edge->close();
                 phase_ = Phase::closing;
                 [[fallthrough]];
             }
@@ -46,7 +51,8 @@ class FlowTask : public Task {
                 // hooks are done.
                 if (downstream_open.load(std::memory_order_acquire) != 0) return StepResult::idle;
                 close_stages();
-                if (upstream != nullptr) upstream->downstream_closed();
+                for (FlowTask* up : upstreams)
+                    up->downstream_closed();
                 phase_ = Phase::done;
                 run->task_done();  // may be the run's last act: touch nothing after it
                 return StepResult::done;
@@ -63,6 +69,13 @@ class FlowTask : public Task {
         return std::nullopt;
     }
 
+    /// Ordered replicas only (a RingTask): frames its output per chunk of its input.
+    virtual void frame_output(std::size_t chunk, EdgeBase& out) noexcept {
+        static_cast<void>(chunk);
+        static_cast<void>(out);
+        RILL_ASSERT(false, "rill: only a ring task heads an ordered replica");
+    }
+
     /// Called from the downstream task's worker once its close hooks have run.
     void downstream_closed() noexcept {
         // release: pairs with the acquire in step(); publishes the downstream's close hooks.
@@ -72,11 +85,11 @@ class FlowTask : public Task {
 
     // Wired by Runtime::start.
     RunState* run = nullptr;
-    std::vector<StageBase*> chain;   // head first
-    EmitterControl* tail = nullptr;  // the last stage's emitter when it writes to a ring
-    EdgeBase* out_edge = nullptr;    // that ring
-    FlowTask* upstream = nullptr;    // the task writing the ring this one reads
-    std::atomic<int> downstream_open{0};
+    std::vector<StageBase*> chain;           // head first, then in flow order
+    std::vector<EmitterControl*> tails;      // the emitters that write into rings to other tasks
+    std::vector<EdgeBase*> out_edges;        // those rings
+    std::vector<FlowTask*> upstreams;        // the tasks writing the rings this one reads
+    std::atomic<int> downstream_open{0};     // tasks reading out_edges that have not closed yet
     std::shared_ptr<EventCount> wake_owner;  // this task's worker's
     EventCount* wake = nullptr;              // the same, for the hot path
     unsigned worker = 0;
@@ -88,16 +101,20 @@ class FlowTask : public Task {
   private:
     enum class Phase : std::uint8_t { opening, running, flushing, closing, done };
 
-    /// Moves the tail's overflow into its ring; false while some is left.
+    /// Moves the tails' overflow into their rings; false while some is left.
     bool flush_tail(bool& moved) noexcept {
-        if (tail == nullptr || !tail->has_overflow()) return true;
-        moved = tail->drain_overflow();
-        return !tail->has_overflow();
+        bool flushed = true;
+        for (EmitterControl* tail : tails) {
+            if (!tail->has_overflow()) continue;
+            moved |= tail->drain_overflow();
+            flushed &= !tail->has_overflow();
+        }
+        return flushed;
     }
 
     void open_stages() noexcept {
         for (StageBase* s : chain) {
-            StageContext context(s->name, worker, wake_owner);
+            StageContext context(s->name, worker, wake_owner, s->replica, s->replicas);
             try {
                 s->open(context);
                 s->opened = true;
@@ -164,18 +181,36 @@ class RingTask final : public FlowTask {
     RingTask(Edge<In>& input, StageBase& head_stage, Consumer<In>& head)
         : input_(input), head_stage_(head_stage), head_(head) {}
 
+    /// An ordered replica: after every `chunk` inputs (and after the last, partial chunk) it
+    /// pushes onto out.frames how many items it emitted for them. The router deals chunks of
+    /// that same size, so the fan-in can take the replicas' outputs back in input order.
+    void frame_output(std::size_t chunk, EdgeBase& out) noexcept override {
+        chunk_ = chunk;
+        framed_ = &out;
+    }
+
   protected:
     [[nodiscard]] StepResult pump() noexcept override {
+        const bool aborting = (run->phase() & RunState::kAborting) != 0;
+        std::size_t limit = head_stage_.batch;
+        if (framed_ != nullptr && !aborting) {
+            if (frame_pending_ && !push_frame()) return StepResult::idle;
+            limit = std::min(limit, chunk_ - chunk_pos_);
+        }
         SpscRing<In>& ring = input_.ring;
-        RingSpans<In> items = ring.peek(head_stage_.batch);
+        RingSpans<In> items = ring.peek(limit);
         if (items.empty()) {
             if (!input_.closed()) return StepResult::idle;
-            items = ring.peek(head_stage_.batch);  // what was published before the close
-            if (items.empty()) return StepResult::done;
+            items = ring.peek(limit);  // what was published before the close
+            if (items.empty()) {
+                if (framed_ == nullptr || aborting || chunk_pos_ == 0) return StepResult::done;
+                end_chunk();  // the last, partial chunk
+                return frame_pending_ ? StepResult::idle : StepResult::done;
+            }
         }
         const std::size_t n = items.size();
         note_depth();
-        if (run->phase() & RunState::kAborting) {
+        if (aborting) {
             head_stage_.drop(n);
         } else {
             // relaxed: read only by metrics snapshots, so that items in the stage's hands are
@@ -187,6 +222,10 @@ class RingTask final : public FlowTask {
         }
         ring.release(n);
         input_.wake_producer();
+        if (framed_ != nullptr && !aborting) {
+            chunk_pos_ += n;
+            if (chunk_pos_ == chunk_) end_chunk();
+        }
         return StepResult::progress;
     }
 
@@ -200,10 +239,37 @@ class RingTask final : public FlowTask {
         }
     }
 
+    void end_chunk() noexcept {
+        // relaxed: this task is the counter's only writer.
+        const std::uint64_t emitted = head_stage_.counters.emitted.load(std::memory_order_relaxed);
+        frame_ = emitted - chunk_start_;
+        chunk_start_ = emitted;
+        chunk_pos_ = 0;
+        frame_pending_ = true;
+        static_cast<void>(push_frame());
+    }
+    /// The frame goes after the chunk's outputs were handed to the emitter (published, or in its
+    /// overflow, which the fan-in waits for) and before any output of a later chunk: the fan-in's
+    /// early reads rely on that order (see FanInTask). A full frame ring holds the replica's
+    /// input back until the fan-in takes a frame.
+    bool push_frame() noexcept {
+        if (!framed_->frames->try_push(frame_)) return false;
+        frame_pending_ = false;
+        framed_->wake_consumer();
+        return true;
+    }
+
     Edge<In>& input_;
     StageBase& head_stage_;
     Consumer<In>& head_;
     std::size_t max_depth_ = 0;
+    // Ordered replicas only.
+    EdgeBase* framed_ = nullptr;
+    std::size_t chunk_ = 0;
+    std::size_t chunk_pos_ = 0;
+    std::uint64_t chunk_start_ = 0;
+    std::uint64_t frame_ = 0;
+    bool frame_pending_ = false;
 };
 
 }  // namespace rill::detail
