@@ -297,6 +297,36 @@ const StageMetrics& FlowMetrics::at(std::string_view stage) const {
     throw std::out_of_range("rill::FlowMetrics: no stage named '" + std::string(stage) + "'");
 }
 
+StageMetrics FlowMetrics::sum(std::string_view stage) const {
+    const auto is_replica = [&](const std::string& name) {
+        return name.size() > stage.size() + 2 && name.compare(0, stage.size(), stage) == 0 &&
+               name[stage.size()] == '[' && name.back() == ']' &&
+               name.find_first_not_of("0123456789", stage.size() + 1) == name.size() - 1;
+    };
+    StageMetrics total;
+    total.name = stage;
+    bool found = false;
+    for (const StageMetrics& m : stages) {
+        if (m.name != stage && !is_replica(m.name)) continue;
+        if (!found) total.worker = m.worker;
+        found = true;
+        total.in += m.in;
+        total.out += m.out;
+        total.filtered += m.filtered;
+        total.errored += m.errored;
+        total.dropped_on_abort += m.dropped_on_abort;
+        total.emitted += m.emitted;
+        total.queue_depth += m.queue_depth;
+        total.queue_max = std::max(total.queue_max, m.queue_max);
+        total.queue_capacity += m.queue_capacity;
+    }
+    if (!found) {
+        throw std::out_of_range("rill::FlowMetrics: no stage named '" + std::string(stage) +
+                                "' or '" + std::string(stage) + "[j]'");
+    }
+    return total;
+}
+
 bool FlowMetrics::balanced() const noexcept {
     for (const StageMetrics& m : stages) {
         if (!m.balanced()) return false;

@@ -12,17 +12,19 @@
 namespace rill {
 
 struct StageMetrics {
-    std::string name;
+    std::string name;  ///< a replica's is `name[j]`
     unsigned worker = 0;
     std::uint64_t in = 0;        ///< items received (for a source: items produced, or failed)
     std::uint64_t out = 0;       ///< items handled successfully
     std::uint64_t filtered = 0;  ///< items a filter rejected
     std::uint64_t errored = 0;   ///< items whose processing threw
     std::uint64_t dropped_on_abort = 0;
-    std::uint64_t emitted = 0;    ///< items handed downstream (a flat_map may emit many per input)
-    std::size_t queue_depth = 0;  ///< items in the ring in front of the stage now
-    std::size_t queue_max = 0;    ///< most items seen in that ring
-    std::size_t queue_capacity = 0;  ///< 0 when the stage is chained to its upstream (no ring)
+    std::uint64_t emitted = 0;  ///< items handed downstream (a flat_map may emit many per input)
+    /// Items waiting in the rings in front of the stage now (several behind replicas or a merge),
+    /// and those their producers hold for lack of room (at most a batch each).
+    std::size_t queue_depth = 0;
+    std::size_t queue_max = 0;       ///< most items seen in one of those rings
+    std::size_t queue_capacity = 0;  ///< all those rings'; 0 when chained to its upstream
 
     [[nodiscard]] std::uint64_t accounted() const noexcept {
         return out + filtered + errored + dropped_on_abort;
@@ -37,6 +39,9 @@ struct FlowMetrics {
 
     /// Throws std::out_of_range naming the stage when there is none by that name.
     [[nodiscard]] const StageMetrics& at(std::string_view stage) const;
+    /// A stage's rows added up: its own, or those of its replicas `stage[j]` (queue_max is the
+    /// largest). Throws std::out_of_range when there are none.
+    [[nodiscard]] StageMetrics sum(std::string_view stage) const;
     [[nodiscard]] bool balanced() const noexcept;
 };
 
