@@ -1,6 +1,7 @@
 // Zero allocations per item in steady state through the runtime: a source takes 1 KiB buffers
 // from an ObjectPool (reporting idle while the pool is empty) and fills them, a map on another
-// worker reads and touches every byte, a sink checks them and drops them back into the pool.
+// worker (or two ordered replicas of it) reads and touches every byte, a sink checks them and
+// drops them back into the pool.
 // A global operator new counts; after a warm-up the count must not move over a million items.
 // Its own executable, since it replaces operator new.
 
@@ -111,7 +112,9 @@ TEST_CASE("a pooled flow allocates nothing per item in steady state", "[runtime]
     // The sink runs on the source's worker (buffers go home on the thread that takes them) or on
     // the map's (they cross threads both ways).
     const unsigned sink_worker = GENERATE(0u, 1u);
-    CAPTURE(sink_worker);
+    // Or the map as two ordered replicas, one per worker: routers, frames and the fan-in too.
+    const bool replicated = GENERATE(false, true);
+    CAPTURE(sink_worker, replicated);
     const std::uint64_t warm_up = 20'000;
     const std::uint64_t measured = rill::test::stress_items(1'000'000);
 
@@ -122,7 +125,9 @@ TEST_CASE("a pooled flow allocates nothing per item in steady state", "[runtime]
     rill::Flow flow({.capacity = 64, .batch = 32, .chain = false});
     flow.source("fill", PoolSource{&pool},
                 {.worker = 0u, .poll_interval = std::chrono::microseconds(20)})
-        .map("touch", touch, {.worker = 1u})
+        .map("touch", touch,
+             replicated ? rill::StageOptions{.worker = 0u, .replicas = 2, .ordered = true}
+                        : rill::StageOptions{.worker = 1u})
         .sink("drop",
               [&sink](Item b) {
                   const std::uint64_t n = sink.delivered.load(std::memory_order_relaxed);
