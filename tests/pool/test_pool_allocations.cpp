@@ -13,6 +13,7 @@
 
 #include "rill/pool/object_pool.hpp"
 #include "rill/ring/spsc_ring.hpp"
+#include "support/stress_config.hpp"
 
 namespace {
 std::atomic<std::uint64_t> g_allocations{0};
@@ -40,7 +41,8 @@ struct Buffer {
 }  // namespace
 
 TEST_CASE("pooled hand-off allocates nothing per item in steady state", "[pool][alloc]") {
-    constexpr std::uint64_t kWarmUp = 10'000, kMeasured = 1'000'000;
+    // Both threads busy-wait: under sanitizers on a shared 2-core machine, keep it short.
+    const std::uint64_t kWarmUp = 10'000, kMeasured = rill::test::stress_items(1'000'000);
     rill::ObjectPool<Buffer> pool({.capacity = 128});
     rill::SpscRing<rill::Pooled<Buffer>> ring(64);
     std::atomic<std::uint64_t> consumed{0};
