@@ -3,6 +3,7 @@
 
 #include "rill/flow/emitter.hpp"
 #include "rill/flow/flow.hpp"
+#include "rill/flow/hash.hpp"
 #include "rill/flow/inlet.hpp"
 #include "rill/flow/run.hpp"
 #include "rill/flow/signal_stop.hpp"
@@ -20,6 +21,7 @@
 #include "rill/runtime/runtime.hpp"
 #include "rill/runtime/runtime_options.hpp"
 #include "rill/runtime/task.hpp"
+#include "rill/stream/keyed_state.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/wait_policy.hpp"
 #include "rill/wait/waiter.hpp"
