@@ -40,7 +40,7 @@ void validate_stage_options(std::string_view stage, const StageOptions& o,
         invalid(stage, "replicas " + std::to_string(o.replicas) + " is outside [1, " +
                            std::to_string(flow.max_replicas) + "] (FlowOptions::max_replicas)");
     }
-    if (o.ordered && o.distribution != Distribution::round_robin) {
+    if (o.replicas > 1 && o.ordered && o.distribution != Distribution::round_robin) {
         invalid(stage,
                 "ordered replicas need Distribution::round_robin (least_loaded cannot keep order)");
     }

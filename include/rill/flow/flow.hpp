@@ -163,7 +163,7 @@ class StreamStages {
     }
 
   protected:
-    StreamStages(detail::Graph& graph, int node, Key key = {}) noexcept
+    StreamStages(detail::Graph& graph, int node, Key key = {})
         : graph_(&graph), node_(node), key_(std::move(key)) {}
 
     template <class StageT, class F>
@@ -219,7 +219,7 @@ class KeyedStream : public StreamStages<T, KeyFn> {
   private:
     template <class>
     friend class Stream;
-    KeyedStream(detail::Graph& graph, int node, KeyFn key) noexcept
+    KeyedStream(detail::Graph& graph, int node, KeyFn key)
         : StreamStages<T, KeyFn>(graph, node, std::move(key)) {}
 };
 

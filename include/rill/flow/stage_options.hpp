@@ -61,7 +61,9 @@ struct StageOptions {
     std::size_t replicas = 1;
     /// With replicas: the stream after the stage keeps the input order. A reorder window of one
     /// ring per replica bounds the memory; a slow item backpressures instead of growing it.
+    /// Needs Distribution::round_robin (the merge reads the replicas back in dealing order).
     bool ordered = false;
+    /// How replicas are dealt the input; not with ordered (above) nor after key_by.
     Distribution distribution = Distribution::round_robin;
 };
 

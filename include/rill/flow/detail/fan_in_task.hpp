@@ -39,13 +39,14 @@ class FanInTask final : public FlowTask {
     }
 
   private:
-    /// One batch from each input that has items, starting after the last one served.
+    /// One batch from the next input that has items, in turn; one per step, so that an abort
+    /// is seen before the next batch goes to the stage.
     StepResult pump_unordered() noexcept {
-        bool moved = false;
         bool open = false;
         const std::size_t n = inputs_.size();
         for (std::size_t k = 0; k < n; ++k) {
-            Edge<T>& input = *inputs_[(next_ + k) % n];
+            const std::size_t at = (next_ + k) % n;
+            Edge<T>& input = *inputs_[at];
             RingSpans<T> items = input.ring.peek(head_stage_.batch);
             if (items.empty()) {
                 if (!input.closed()) {
@@ -56,10 +57,9 @@ class FanInTask final : public FlowTask {
                 if (items.empty()) continue;
             }
             take(input, items);
-            moved = true;
+            next_ = (at + 1) % n;
+            return StepResult::progress;
         }
-        next_ = (next_ + 1) % n;
-        if (moved) return StepResult::progress;
         return open ? StepResult::idle : StepResult::done;
     }
 
