@@ -6,6 +6,7 @@
 #include "rill/flow/hash.hpp"
 #include "rill/flow/inlet.hpp"
 #include "rill/flow/run.hpp"
+#include "rill/flow/service.hpp"
 #include "rill/flow/signal_stop.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_context.hpp"

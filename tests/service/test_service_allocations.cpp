@@ -1,0 +1,112 @@
+// Zero allocations per call in steady state: four threads call a two-stage service (the second
+// stage behind a ring) with up to 16 calls outstanding each. A global operator new counts; after
+// a warm-up (each thread's inlet producer, its blocks) the count must not move over the calls.
+// Its own executable, since it replaces operator new.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "rill/rill.hpp"
+#include "support/stress_config.hpp"
+
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+
+void* counted_alloc(std::size_t n, std::size_t align) {
+    // relaxed: a counter compared at two moments by one thread.
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (n == 0) n = 1;
+    void* p = align <= alignof(std::max_align_t)
+                  ? std::malloc(n)
+                  : std::aligned_alloc(align, (n + align - 1) / align * align);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) {
+    return counted_alloc(n, alignof(std::max_align_t));
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+    return counted_alloc(n, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+
+TEST_CASE("service: no allocation per call in steady state", "[service][allocations]") {
+    using namespace std::chrono_literals;
+    constexpr int kThreads = 4;
+    constexpr std::size_t kWindow = 16;
+    const auto calls = static_cast<int>(rill::test::stress_items(50'000, 10));
+
+    rill::Runtime rt({.workers = 2, .allow_oversubscription = true});
+    rill::Flow flow;
+    auto [svc, requests] = flow.service<int, std::uint64_t>("squares", {.max_in_flight = 64});
+    requests.map("square", [](int x) { return std::uint64_t(x) * std::uint64_t(x); })
+        .map("same", [](std::uint64_t x) { return x; }, {.chain = false})
+        .respond("answer");
+    rill::Run run = rt.start(flow);
+
+    std::atomic<int> arrived{0};
+    std::atomic<std::uint64_t> before{0};
+    std::atomic<std::uint64_t> after{0};
+    std::atomic<std::uint64_t> wrong{0};
+    // Every thread waits for the others here; the last to arrive reads the counter.
+    const auto barrier = [&](int round, std::atomic<std::uint64_t>& reading) {
+        if (arrived.fetch_add(1) + 1 == round * kThreads) {
+            reading = g_allocations.load(std::memory_order_relaxed);
+            arrived.fetch_add(1);  // releases the others
+        }
+        while (arrived.load() < round * kThreads + round)
+            std::this_thread::yield();
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, s = svc] {
+            std::vector<rill::Reply<std::uint64_t>> replies;
+            replies.reserve(kWindow);
+            const auto run_calls = [&] {
+                for (int i = 0; i < calls; ++i) {
+                    replies.push_back(s.call(i, 30s));
+                    if (replies.size() == kWindow || i + 1 == calls) {
+                        const int first = i + 1 - static_cast<int>(replies.size());
+                        for (std::size_t k = 0; k < replies.size(); ++k) {
+                            const auto x = static_cast<std::uint64_t>(first + static_cast<int>(k));
+                            if (replies[k].get() != x * x) wrong.fetch_add(1);
+                        }
+                        replies.clear();
+                    }
+                }
+            };
+            run_calls();  // warm-up
+            barrier(1, before);
+            run_calls();
+            barrier(2, after);
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    CHECK(wrong.load() == 0);
+    CHECK(after.load() - before.load() == 0);
+    svc.close();
+    CHECK(run.wait() == rill::RunStatus::completed);
+    CHECK(run.metrics().balanced());
+}
