@@ -4,7 +4,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "rill/flow/service.hpp"
+#include "rill/flow/call_error.hpp"
+#include "rill/flow/service_options.hpp"
 
 namespace rill {
 namespace {
