@@ -290,7 +290,9 @@ bool PoolCore::take_without_waiting(std::uint32_t& index) noexcept {
         std::uint32_t n = c->count.load(std::memory_order_relaxed);
         if (n == 0) {
             // Refill half a cache with one CAS on the shared list; only one object while other
-            // takers wait for some. relaxed: a hint.
+            // takers wait for some. Not only a hint: the no-stranding argument needs it (see the
+            // refill paragraph in pool_core.hpp). relaxed: ordered as the load in after_parking()
+            // is, by a parking waiter's membarrier or this cache's lock.
             const std::uint32_t want = (hungry_.load(std::memory_order_relaxed) & ~kWanted) != 0
                                            ? 1
                                            : std::max<std::uint32_t>(1, cache_items_ / 2);

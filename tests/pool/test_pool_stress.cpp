@@ -1,7 +1,8 @@
 // ObjectPool under concurrency: ownership stamps (no object held by two threads at once),
 // cross-thread recycling through an SpscRing<Pooled<T>> with a checksum, thieves working on caches
-// whose owners are mid-operation, and objects left in the caches of idle or exited threads
-// reaching a parked waiter. Each runs with both forms of the caches (asymmetric, where membarrier
+// whose owners are mid-operation, objects left in the caches of idle or exited threads reaching a
+// parked waiter, and short-lived threads whose caches (and ordinals) pass to the next ones while
+// waiters steal from them. Each runs with both forms of the caches (asymmetric, where membarrier
 // works, and locked); under TSan only the locked form exists.
 
 #include <catch2/catch.hpp>
@@ -323,4 +324,88 @@ TEST_CASE("objects left in the caches of idle or exited threads reach a parked w
     CHECK(timeouts == 0);
     CHECK(double_owned == 0);
     CHECK(pool.stats().in_use == 0);
+}
+
+TEST_CASE("threads that come and go leave objects in caches that waiters still reach",
+          "[pool][stress]") {
+    // Short-lived threads, two at a time, each take a few objects and return them into their own
+    // caches, then exit; their ordinals (and so their caches) go to the next ones while thieves
+    // may hold those caches. Meanwhile two long-lived threads wait for objects with parking
+    // policies. Fewer caches than threads, so some threads use the shared list only. The pool
+    // holds what every thread may hold at once (2 + 2 + 3 + 3), so waiting cannot deadlock; the
+    // waiters still wait whenever the free objects sit in caches. At the end, with every thread
+    // gone, one parked waiter must get every object back.
+    const bool locked = GENERATE(POOL_CACHE_FORMS);
+    constexpr std::size_t kCapacity = 10;
+    constexpr std::uint32_t kShortLived = 2;
+    const std::uint64_t waves = rill::test::stress_items(20'000, 20);
+    CAPTURE(locked, waves);
+    rill::ObjectPool<Stamped> pool =
+        make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 3, .cache_items = 8});
+    const Watchdog dog(kWatchdogLimit, "threads that come and go");
+    std::atomic<std::uint64_t> double_owned{0}, lost_stamp{0}, timeouts{0}, taken{0};
+    std::atomic<bool> stop{false};
+    const auto use = [&](rill::Pooled<Stamped>& h, std::uint32_t me) {
+        if (h->owner.exchange(me) != 0) double_owned.fetch_add(1);
+        ++h->uses;
+        taken.fetch_add(1);
+        if (h->owner.exchange(0) != me) lost_stamp.fetch_add(1);
+    };
+    std::vector<std::thread> waiters;
+    for (std::uint32_t w = 0; w < 2; ++w) {
+        waiters.emplace_back([&, w] {
+            const std::uint32_t me = 100 + w;
+            const rill::WaitPolicy policy =
+                w == 0 ? rill::WaitPolicy::park() : rill::WaitPolicy::spin_park(64, 1);
+            // relaxed: a stop flag; the threads are joined before anything is checked.
+            while (!stop.load(std::memory_order_relaxed)) {
+                rill::Pooled<Stamped> a = pool.acquire(
+                    policy, std::chrono::steady_clock::now() + std::chrono::seconds(20));
+                rill::Pooled<Stamped> b = pool.acquire(
+                    policy, std::chrono::steady_clock::now() + std::chrono::seconds(20));
+                if (!a || !b) timeouts.fetch_add(1);
+                if (a) use(a, me);
+                if (b) use(b, me);
+            }
+        });
+    }
+    for (std::uint64_t wave = 0; wave < waves; ++wave) {
+        std::vector<std::thread> short_lived;
+        for (std::uint32_t t = 0; t < kShortLived; ++t) {
+            short_lived.emplace_back([&, t] {
+                const std::uint32_t me = 1 + t;
+                rill::Pooled<Stamped> held[3];
+                const std::size_t n = 1 + (wave + t) % 3;
+                for (std::size_t i = 0; i < n; ++i) {
+                    held[i] = (wave & 1) != 0 ? pool.try_acquire()
+                                              : pool.acquire(rill::WaitPolicy::spin_park(64, 1),
+                                                             std::chrono::steady_clock::now() +
+                                                                 std::chrono::seconds(20));
+                    if (held[i] && held[i]->owner.exchange(me) != 0) double_owned.fetch_add(1);
+                }
+                for (std::size_t i = 0; i < n; ++i) {
+                    if (held[i] && held[i]->owner.exchange(0) != me) lost_stamp.fetch_add(1);
+                }
+            });  // returned into this thread's cache (or to a hungry taker), then it exits
+        }
+        for (auto& t : short_lived)
+            t.join();
+    }
+    stop = true;
+    for (auto& w : waiters)
+        w.join();
+    CHECK(double_owned == 0);
+    CHECK(lost_stamp == 0);
+    CHECK(timeouts == 0);
+    CHECK(taken > 0);
+    CHECK(pool.stats().in_use == 0);
+    // Every thread that used the pool is gone; what they left in their caches must reach a
+    // waiter that parks at once.
+    std::vector<rill::Pooled<Stamped>> all;
+    for (std::size_t i = 0; i < kCapacity; ++i) {
+        all.push_back(pool.acquire(rill::WaitPolicy::park(),
+                                   std::chrono::steady_clock::now() + std::chrono::seconds(20)));
+        CHECK(all.back());
+    }
+    CHECK(pool.stats().in_use == kCapacity);
 }

@@ -47,6 +47,13 @@
 //  - Locked: on each cache's lock, if the owner's critical section came first the waiter's sees
 //    the index; if the waiter's came first, its increment of `hungry_` happens-before the owner's
 //    load, which therefore sees it.
+// An owner that refills its empty cache from the shared list also moves indices into a cache,
+// without that check: instead it loads `hungry_` inside its operation and takes a single index
+// (which it hands out at once) while a waiter is counted. Otherwise a waiter could look at the
+// cache before the refill and at the shared list after it, and park with the rest of the refill
+// stranded here. The same two cases hold: either the load sees the waiter, or (asymmetric) the
+// owner's fence falls after it, so its busy = 1 was visible and the waiter's look at this cache
+// waits for the refill to end, or (locked) the refill's critical section came first.
 // A waiter woken by that notify finds the indices in the shared list: EventCount's fences order
 // the pushes before the notifier's load of the waiter count (see event_count.hpp). Takers that
 // only spin or yield never park, so they need no such guarantee; they look at the caches that
@@ -143,7 +150,9 @@ class PoolCore {
             put_slow(index);
     }
 
-    /// Fails every current and later take(); try_take() returns false. put() still works.
+    /// Fails every later take() and every one that waits; a take() that finds an index without
+    /// waiting while close() runs may still return it. Later try_take() calls return kNoIndex;
+    /// put() still works.
     void close() noexcept;
     /// Blocks until no thread is waiting inside take(); call after close() before freeing.
     void wait_until_no_waiters() const noexcept;

@@ -65,7 +65,9 @@ class ObjectPool {
     ObjectPool& operator=(const ObjectPool&) = delete;
 
     /// Wakes and fails waiting acquire() calls, then frees the objects. Aborts with a message if
-    /// a Pooled<T> still holds one: handles must not outlive their pool.
+    /// a Pooled<T> still holds one: handles must not outlive their pool. An acquire() call may
+    /// overlap the destruction only while it waits: one that may still find an object without
+    /// waiting is not counted, so close() the pool and join such threads first.
     ~ObjectPool() {
         core_.close();
         core_.wait_until_no_waiters();
@@ -99,7 +101,8 @@ class ObjectPool {
         return index != detail::kNoIndex ? hand_out(index) : Pooled<T>{};
     }
 
-    /// Fails current and later acquire() calls (waiters wake and throw); returns still work.
+    /// Fails later acquire() calls and those waiting (they wake and throw); one that finds an
+    /// object at once while close() runs may still get it. Returns still work.
     void close() noexcept { core_.close(); }
 
     [[nodiscard]] PoolStats stats() noexcept { return core_.stats(); }
