@@ -3,32 +3,42 @@
 # capacity x batch x wait policy x chaining x workers over the chain, cpu, pooled and latency
 # workloads: a Markdown report on stdout, CSV, JSON and SVG files in build/perf-report), then
 # bench_pipeline (the seed's pipeline, 10^7 items, on rill against oneTBB, thread-per-stage boost
-# queues, a Go-style channel chain and a fused loop) on the cases BUILD.md reports. Installs the
-# Debian packages it needs first. About 2.5 minutes on the 2-core project machine; --quick 25 s.
+# queues, a Go-style channel chain and a fused loop) on the cases BUILD.md reports, then
+# bench_replicas (a 1 us CPU-bound stage with 1 and 2 replicas against a serial loop and oneTBB).
+# Installs the Debian packages it needs first. About 3 minutes on the 2-core project machine;
+# --quick 30 s.
 #
 #   scripts/main.sh [--quick] [--reps=N] [--all] [benchmark flags]
-#     --quick   rill-perf-report --quick and bench_pipeline --quick
+#     --quick   rill-perf-report --quick, bench_pipeline --quick and bench_replicas --quick
 #     --reps=N  N runs per point / repetitions per benchmark
-#     --all     every bench_pipeline case (5 more minutes), then bench_ring (rings against peer
-#               queues) and bench_pool (the pool against allocators)
+#     --all     every bench_pipeline case (5 more minutes), bench_replicas --explore (its
+#               placement, batch and wait-policy alternatives, 2 more minutes), then bench_ring
+#               (rings against peer queues) and bench_pool (the pool against allocators)
 #     anything else goes to the benchmarks (--benchmark_filter=REGEX replaces the cases, --items=N)
+#     but bench_replicas, which gets only --quick and --reps=N
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 report_args=()
 bench_args=()
+replicas_args=()
 all=0
 for a in "$@"; do
     case $a in
     --quick)
         report_args+=(--quick)
         bench_args+=(--quick)
+        replicas_args+=(--quick)
         ;;
     --reps=*)
         report_args+=(--repeat "${a#--reps=}")
         bench_args+=("$a")
+        replicas_args+=("$a")
         ;;
-    --all) all=1 ;;
+    --all)
+        all=1
+        replicas_args+=(--explore)
+        ;;
     --benchmark_filter=*)
         filter=1
         bench_args+=("$a")
@@ -43,7 +53,7 @@ fi
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-targets=(rill-perf-report bench_pipeline)
+targets=(rill-perf-report bench_pipeline bench_replicas)
 [ "$all" -eq 1 ] && targets+=(bench_ring bench_pool)
 cmake --build --preset release --target "${targets[@]}"
 
@@ -56,6 +66,7 @@ ls -1 "$out" | sed "s|^|  $out/|"
 echo
 
 build/release/bench/pipeline/bench_pipeline "${bench_args[@]}"
+build/release/bench/replicas/bench_replicas "${replicas_args[@]}"
 if [ "$all" -eq 1 ]; then
     build/release/bench/ring/bench_ring "${bench_args[@]}"
     build/release/bench/pool/bench_pool "${bench_args[@]}"
