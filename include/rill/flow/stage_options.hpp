@@ -45,7 +45,8 @@ struct StageOptions {
     std::size_t capacity = 0;
     /// Most items this stage takes per step and emits per hand-off; 0: the flow's.
     std::size_t batch = 0;
-    /// Worker that runs the stage; default: placed automatically.
+    /// Worker that runs the stage (with replicas: replica j runs on worker + j, modulo the
+    /// runtime's workers); default: placed automatically, replicas on different workers.
     std::optional<unsigned> worker{};
     /// How the stage's worker waits when idle; default: the runtime's.
     std::optional<WaitPolicy> wait{};
