@@ -19,7 +19,16 @@
 //
 // Target (2-core machine): rill/replicas:2/unordered >= 1.8x the serial loop and ahead of TBB's
 // best token count; rill/replicas:2/ordered at most 10% slower than unordered. The summary at the
-// end says whether each is met, from the medians of this run.
+// end says whether each is met, from the medians of this run. halves/2-threads shows how much two
+// busy cores of this machine give at all (1.84x to 1.99x of the serial loop in our runs).
+//
+// Placement: the light source shares worker 0 with replica 0 and the sink shares worker 1 with
+// replica 1 (what automatic placement gives too); tasks on one worker take turns a batch at a time,
+// so the light stages never hold a core, and every stage waits by the runtime's spin-then-park
+// policy. --explore measures the alternatives (both light stages on worker 0, batches of 16 and
+// 256, busy-spin, spin-yield, short spin-park, park, unpinned workers): on a quiet machine they
+// are within a few percent, park the slowest. Pinned workers cannot move away from a CPU that
+// another process takes (busy-spin then starves it), so run on an otherwise idle machine.
 //
 //   bench_replicas [--reps=N] [--quick] [--items=N] [--rounds=N] [--explore] [benchmark flags]
 //   e.g. build/release/bench/replicas/bench_replicas --reps=9

@@ -18,7 +18,6 @@
 #include <thread>
 
 #include "common/affinity.hpp"
-
 #include "replicas/workload.hpp"
 
 namespace rill::bench {

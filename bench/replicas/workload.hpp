@@ -88,7 +88,7 @@ struct Calibration {
 
 /// Chooses the chain length that takes `target_ns` per item on this machine, or measures the
 /// given `rounds`. Each timing is the fastest of a few, so that a busy neighbour does not make the
-/// work shorter than asked; the length is refined twice against the measured time per item.
+/// work shorter than asked; the length is refined three times against the measured time per item.
 inline Calibration calibrate(double target_ns, std::uint32_t rounds = 0) {
     std::uint64_t sink = 0;
     const auto per_item = [&](std::uint32_t r) {
