@@ -16,30 +16,9 @@
 
 #include <rill/rill.hpp>
 
+#include "support/matchers.hpp"
+
 namespace {
-
-/// Matches an exception whose what() contains every one of the given texts.
-class MessageContainsAll : public Catch::MatcherBase<std::exception> {
-  public:
-    MessageContainsAll(std::initializer_list<std::string> texts) : texts_(texts) {}
-    bool match(const std::exception& e) const override {
-        const std::string what = e.what();
-        for (const std::string& t : texts_) {
-            if (what.find(t) == std::string::npos) return false;
-        }
-        return true;
-    }
-    std::string describe() const override {
-        std::ostringstream out;
-        out << "has a message containing all of:";
-        for (const std::string& t : texts_)
-            out << " \"" << t << '"';
-        return out.str();
-    }
-
-  private:
-    std::vector<std::string> texts_;
-};
 
 /// Two workers whatever the machine.
 rill::RuntimeOptions two_workers() {

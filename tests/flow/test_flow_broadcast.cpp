@@ -26,31 +26,11 @@
 
 #include "support/stress_config.hpp"
 
-// Sanitized builds run far fewer items (see test_flow_replicas.cpp).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define RILL_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define RILL_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef RILL_TEST_SANITIZED
-#define RILL_TEST_SANITIZED 0
-#endif
-
 using namespace std::chrono_literals;
 
 namespace {
 
 using Item = std::uint64_t;
-
-constexpr bool kSlow = RILL_TEST_SANITIZED != 0 || rill::test::kSlowBuild;
-
-std::uint64_t items(std::uint64_t full, std::uint64_t slow_divisor) {
-    if (std::getenv("RILL_STRESS_ITEMS") != nullptr) return rill::test::stress_items(full);
-    const std::uint64_t n = kSlow ? full / slow_divisor : full;
-    return n == 0 ? 1 : n;
-}
 
 /// A hang detector well inside the ctest timeout, not a performance bound.
 constexpr auto kHang = 240s;
@@ -161,7 +141,7 @@ TEST_CASE("broadcast: three consumers, one slow, each gets every item and memory
     const std::size_t b_replicas = GENERATE(std::size_t{1}, std::size_t{2});
     constexpr std::size_t kCapacity = 64;
     constexpr std::size_t kBatch = 16;
-    const std::uint64_t n = items(200'000, 10);
+    const std::uint64_t n = rill::test::stress_items(200'000, 10);
     CAPTURE(chain, b_replicas, n);
 
     auto ra = std::make_shared<ConsumerReport>();
@@ -316,7 +296,7 @@ TEST_CASE("merge: 2 and 3 streams of different lengths, each input's order kept"
     const int inputs = GENERATE(2, 3);
     const bool chain = GENERATE(true, false);
     const std::size_t capacity = GENERATE(std::size_t{4}, std::size_t{1024});
-    const std::uint64_t n = items(3'000'000, 30);
+    const std::uint64_t n = rill::test::stress_items(3'000'000, 30);
     const std::array<std::uint64_t, 3> lengths = {n, n / 2 + 7, n / 3 + 11};
     CAPTURE(inputs, chain, capacity, n);
 
@@ -377,7 +357,7 @@ TEST_CASE("merge: a diamond (broadcast, two branches, merge) delivers both branc
     const std::size_t capacity = GENERATE(std::size_t{4}, std::size_t{1024});
     // Branch b as one stage, or as two ordered replicas (its hidden merge then feeds the merge).
     const std::size_t b_replicas = GENERATE(std::size_t{1}, std::size_t{2});
-    const std::uint64_t n = items(2'000'000, 30);
+    const std::uint64_t n = rill::test::stress_items(2'000'000, 30);
     CAPTURE(chain, capacity, b_replicas, n);
 
     // x goes to 2x through branch a and 2x + 1 through branch b: the sink sees each of 0 .. 2n-1

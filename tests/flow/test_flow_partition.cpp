@@ -26,31 +26,12 @@
 #include <rill/rill.hpp>
 #include <rill/stream/keyed_state.hpp>
 
+#include "support/matchers.hpp"
 #include "support/stress_config.hpp"
-
-// Sanitized builds run far fewer items (see test_flow_replicas.cpp).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define RILL_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define RILL_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef RILL_TEST_SANITIZED
-#define RILL_TEST_SANITIZED 0
-#endif
 
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr bool kSlow = RILL_TEST_SANITIZED != 0 || rill::test::kSlowBuild;
-
-std::uint64_t items(std::uint64_t full, std::uint64_t slow_divisor) {
-    if (std::getenv("RILL_STRESS_ITEMS") != nullptr) return rill::test::stress_items(full);
-    const std::uint64_t n = kSlow ? full / slow_divisor : full;
-    return n == 0 ? 1 : n;
-}
 
 /// A hang detector well inside the ctest timeout, not a performance bound.
 constexpr auto kHang = 240s;
@@ -281,7 +262,7 @@ TEST_CASE("key_by: every key meets exactly one replica, in input order, and per-
     // The keyed stream comes straight from the source, or from an ordered replicated stage
     // (through its hidden merge), which must hand it over in input order too.
     const bool replicated_upstream = GENERATE(false, true);
-    const std::uint64_t n = items(1'000'000, 10);
+    const std::uint64_t n = rill::test::stress_items(1'000'000, 10);
     CAPTURE(replicas, kind, chain, replicated_upstream, n);
 
     // The reference: per key, how many events and the sum of their values.
@@ -474,27 +455,6 @@ TEST_CASE("key_by: a string key partitions too", "[flow][partition]") {
 }
 
 namespace {
-
-/// Matches an exception whose what() contains every one of the given texts.
-class MessageContainsAll : public Catch::MatcherBase<std::exception> {
-  public:
-    MessageContainsAll(std::initializer_list<std::string> texts) : texts_(texts) {}
-    bool match(const std::exception& e) const override {
-        const std::string what = e.what();
-        return std::all_of(texts_.begin(), texts_.end(),
-                           [&](const std::string& t) { return what.find(t) != std::string::npos; });
-    }
-    std::string describe() const override {
-        std::ostringstream out;
-        out << "has a message containing all of:";
-        for (const std::string& t : texts_)
-            out << " \"" << t << '"';
-        return out.str();
-    }
-
-  private:
-    std::vector<std::string> texts_;
-};
 
 /// A keyed stage of the given kind on `opts`.
 void add_keyed(const std::string& kind, rill::StageOptions opts) {

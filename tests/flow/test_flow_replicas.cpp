@@ -26,20 +26,8 @@
 #include <rill/rill.hpp>
 
 #include "runtime/runtime_support.hpp"
+#include "support/matchers.hpp"
 #include "support/stress_config.hpp"
-
-// Sanitized builds run far fewer items. stress_config.hpp sees rill's RILL_SANITIZED; the
-// compilers' own macros are checked too, for a sanitized build made without rill's option.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define RILL_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define RILL_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef RILL_TEST_SANITIZED
-#define RILL_TEST_SANITIZED 0
-#endif
 
 using namespace std::chrono_literals;
 using rill::test::Clock;
@@ -47,16 +35,6 @@ using rill::test::Clock;
 namespace {
 
 using Item = std::uint64_t;
-
-constexpr bool kSlow = RILL_TEST_SANITIZED != 0 || rill::test::kSlowBuild;
-
-/// `full` items in an optimised build, `full / slow_divisor` under sanitizers or in a debug build;
-/// RILL_STRESS_ITEMS=N overrides.
-std::uint64_t items(std::uint64_t full, std::uint64_t slow_divisor = 100) {
-    if (std::getenv("RILL_STRESS_ITEMS") != nullptr) return rill::test::stress_items(full);
-    const std::uint64_t n = kSlow ? full / slow_divisor : full;
-    return n == 0 ? 1 : n;
-}
 
 /// How long a run that should end may take before the test calls it a hang and shows the
 /// metrics. Not a performance bound: a hang detector well inside the ctest timeout.
@@ -453,7 +431,8 @@ TEMPLATE_TEST_CASE(
     // One replica is dealt everything whatever the distribution; ordered replicas are dealt
     // round robin only (the bad-options test checks the refusal).
     if (distribution == rill::Distribution::least_loaded && (replicas == 1 || ordered)) return;
-    const std::uint64_t n = std::max<std::uint64_t>(items(10'000'000, 25) / setup.divisor, 1);
+    const std::uint64_t n =
+        std::max<std::uint64_t>(rill::test::stress_items(10'000'000, 25) / setup.divisor, 1);
     const std::size_t sink_replicas = Shape::kReplicatedSink ? replicas : 1;
     CAPTURE(Shape::kName, setup.name, replicas, ordered, to_string(chaining),
             distribution == rill::Distribution::round_robin ? "round_robin" : "least_loaded",
@@ -562,7 +541,7 @@ TEST_CASE("replicas: as many as max_replicas, ordered or not", "[flow][replicas]
     // merged back in order.
     const bool ordered = GENERATE(false, true);
     const std::size_t replicas = rill::FlowOptions{}.max_replicas;
-    const std::uint64_t n = items(1'000'000, 10);
+    const std::uint64_t n = rill::test::stress_items(1'000'000, 10);
     CAPTURE(ordered, replicas, n);
     auto shared = std::make_shared<Shared>(MapShape::limit(n));
     rill::Flow flow({.capacity = 64, .batch = 16});
@@ -594,27 +573,6 @@ TEST_CASE("replicas: as many as max_replicas, ordered or not", "[flow][replicas]
 // ---- bad input --------------------------------------------------------------------------------
 
 namespace {
-
-/// Matches an exception whose what() contains every one of the given texts.
-class MessageContainsAll : public Catch::MatcherBase<std::exception> {
-  public:
-    MessageContainsAll(std::initializer_list<std::string> texts) : texts_(texts) {}
-    bool match(const std::exception& e) const override {
-        const std::string what = e.what();
-        return std::all_of(texts_.begin(), texts_.end(),
-                           [&](const std::string& t) { return what.find(t) != std::string::npos; });
-    }
-    std::string describe() const override {
-        std::ostringstream out;
-        out << "has a message containing all of:";
-        for (const std::string& t : texts_)
-            out << " \"" << t << '"';
-        return out.str();
-    }
-
-  private:
-    std::vector<std::string> texts_;
-};
 
 /// A source, then the stage under test of the given kind on `opts`, then a sink.
 void add_stage(const std::string& kind, rill::StageOptions opts,
@@ -914,7 +872,7 @@ TEST_CASE("replicas: cancel() leaves every replica row balanced and the ledger e
     const bool chain = GENERATE(true, false);
     const rill::Distribution distribution =
         GENERATE(rill::Distribution::round_robin, rill::Distribution::least_loaded);
-    const std::uint64_t rounds = items(40, 4);
+    const std::uint64_t rounds = rill::test::stress_items(40, 4);
     const bool round_robin = distribution == rill::Distribution::round_robin;
     CAPTURE(ordered, chain, round_robin, rounds);
     if (ordered && !round_robin) return;  // refused: see the bad-options test
