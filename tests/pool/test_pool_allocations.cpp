@@ -13,24 +13,8 @@
 
 #include "rill/pool/object_pool.hpp"
 #include "rill/ring/spsc_ring.hpp"
+#include "support/counting_new.hpp"
 #include "support/stress_config.hpp"
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}
-
-void* operator new(std::size_t n) {
-    // relaxed: a counter read after the threads are joined or quiescent.
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 namespace {
 
