@@ -12,7 +12,7 @@
 //     --events=N     transactions, 1 to 5000000 (default 400000)
 
 #include <rill/rill.hpp>
-#include <rill/stream/keyed_state.hpp>
+#include <rill/state/keyed_state.hpp>
 
 #include <cstdint>
 #include <cstdio>

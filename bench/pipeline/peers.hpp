@@ -23,7 +23,7 @@
 #include <thread>
 #include <utility>
 
-#include "pipeline/peer_chains.hpp"
+#include "peers/peer_chains.hpp"
 #include "rill/detail/cpu_relax.hpp"
 
 namespace rill::bench {

@@ -22,9 +22,9 @@
 #include <type_traits>
 #include <vector>
 
-#include <rill/flow/hash.hpp>
 #include <rill/rill.hpp>
-#include <rill/stream/keyed_state.hpp>
+#include <rill/state/hash.hpp>
+#include <rill/state/keyed_state.hpp>
 
 #include "support/matchers.hpp"
 #include "support/stress_config.hpp"

@@ -1,16 +1,8 @@
-# rill-perf-report's SVG chart: the rill_perf_svg library (tools/perf-report/svg_chart.cpp, which
-# the tool links too), its unit tests, and checks of a rendered sample by xmllint and by headless
+# rill-perf-report's SVG chart: the rill_perf_svg library (defined in tools/perf-report, which the
+# top level adds whenever tests or tools are on), its unit tests, and checks of a rendered sample by xmllint and by headless
 # Chromium. Included from tests/perf-report/CMakeLists.txt; the tests need the chart only, not a
 # sweep, so they build even where the tools are off (the sanitizer presets).
 set(_rill_perf_report_dir ${PROJECT_SOURCE_DIR}/tools/perf-report)
-
-# Guarded: tools/perf-report may define the same library when the tests are off.
-if(NOT TARGET rill_perf_svg)
-    add_library(rill_perf_svg STATIC ${_rill_perf_report_dir}/svg_chart.cpp)
-    target_include_directories(rill_perf_svg PUBLIC ${_rill_perf_report_dir})
-    target_link_libraries(rill_perf_svg PUBLIC rill::rill)
-    rill_apply_flags(rill_perf_svg)
-endif()
 
 rill_add_test(test_svg_chart SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_svg_chart.cpp
     LABELS unit TIMEOUT 60)

@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "rill/flow/service.hpp"
 #include "rill/rill.hpp"
+#include "rill/service/service.hpp"
 #include "support/stress_config.hpp"
 
 using namespace std::chrono_literals;

@@ -1,13 +1,13 @@
 #pragma once
 // What the workloads' peers share: the generic TBB pipeline and channel chain of
-// bench/pipeline/peer_chains.hpp (also bench_pipeline's), and one TBB arena for every run.
+// bench/peers/peer_chains.hpp (also bench_pipeline's), and one TBB arena for every run.
 
 #include <tbb/task_arena.h>
 
 #include <cstdint>
 #include <optional>
 
-#include "pipeline/peer_chains.hpp"
+#include "peers/peer_chains.hpp"
 
 namespace rill::perf_report {
 

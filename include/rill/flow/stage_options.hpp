@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "rill/wait/wait_policy.hpp"
@@ -81,6 +82,8 @@ inline constexpr std::size_t kMaxInletCapacity = std::size_t{1} << 30;
 inline constexpr std::size_t kMaxReplicas = 1024;  ///< the largest FlowOptions::max_replicas
 
 namespace detail {
+/// Throws std::invalid_argument "rill: stage '<stage>': <what>".
+[[noreturn]] void invalid_stage(std::string_view stage, const std::string& what);
 /// Throws std::invalid_argument naming the stage and the field.
 void validate_stage_options(std::string_view stage, const StageOptions& options,
                             const FlowOptions& flow);

@@ -15,7 +15,7 @@
 #include <type_traits>
 
 #include "rill/detail/memory.hpp"
-#include "rill/detail/pool_core.hpp"
+#include "rill/pool/detail/pool_core.hpp"
 #include "rill/pool/pool_options.hpp"
 #include "rill/pool/pool_stats.hpp"
 #include "rill/pool/pooled.hpp"

@@ -35,7 +35,7 @@
 
 #include "rill/detail/cache_line.hpp"
 #include "rill/detail/memory.hpp"
-#include "rill/detail/ring_capacity.hpp"
+#include "rill/ring/detail/ring_capacity.hpp"
 #include "rill/ring/spsc_ring.hpp"  // RingIndexSeed
 
 namespace rill {

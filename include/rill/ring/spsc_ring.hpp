@@ -34,8 +34,8 @@
 #include "rill/detail/assert.hpp"
 #include "rill/detail/cache_line.hpp"
 #include "rill/detail/memory.hpp"
-#include "rill/detail/ring_capacity.hpp"
-#include "rill/detail/side_checks.hpp"
+#include "rill/ring/detail/ring_capacity.hpp"
+#include "rill/ring/detail/side_checks.hpp"
 #include "rill/ring/ring_spans.hpp"
 
 namespace rill {

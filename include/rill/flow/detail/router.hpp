@@ -21,8 +21,8 @@
 
 #include "rill/flow/detail/run_state.hpp"
 #include "rill/flow/emitter.hpp"
-#include "rill/flow/hash.hpp"
 #include "rill/flow/stage_options.hpp"
+#include "rill/state/hash.hpp"
 
 namespace rill::detail {
 

@@ -2,7 +2,7 @@
 // The stages of a service's segment, around the user's callables: ServicePoller (the source, over
 // the inlet queue), ServiceMap (CallStream::map) and ServiceRespond (CallStream::respond). Each
 // holds the slot table, so that the table outlives the Calls the stage holds ("Lifetimes" at
-// the top of rill/flow/service.hpp).
+// the top of rill/service/service.hpp).
 
 #include <cstddef>
 #include <exception>
@@ -11,13 +11,13 @@
 #include <type_traits>
 #include <utility>
 
-#include "rill/flow/detail/call_slot.hpp"
 #include "rill/flow/detail/inlet_queue.hpp"
 #include "rill/flow/detail/stage_base.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
 #include "rill/flow/emitter.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_context.hpp"
+#include "rill/service/detail/call_slot.hpp"
 
 namespace rill::detail {
 

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "rill/stream/keyed_state.hpp"
+#include "rill/state/keyed_state.hpp"
 #include "support/lifetime_tracker.hpp"
 #include "support/matchers.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// Reply<Resp>: the future of one call's response from a service (rill/flow/service.hpp): get()
+// Reply<Resp>: the future of one call's response from a service (rill/service/service.hpp): get()
 // once, with the call's deadline; or poll ready() (on a worker thread, where nothing waits).
 
 #include <algorithm>
@@ -9,10 +9,10 @@
 #include <stdexcept>
 #include <utility>
 
-#include "rill/flow/call_error.hpp"
-#include "rill/flow/detail/call_slot.hpp"
-#include "rill/flow/detail/service_clock.hpp"
 #include "rill/runtime/runtime.hpp"
+#include "rill/service/call_error.hpp"
+#include "rill/service/detail/call_slot.hpp"
+#include "rill/service/detail/service_clock.hpp"
 
 namespace rill {
 

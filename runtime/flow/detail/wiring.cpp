@@ -1,11 +1,14 @@
-// Runtime::start: turns a Flow's graph into stages, rings and tasks, places them on workers and
-// hands them over.
+// Wiring, and Runtime::start, which uses it: turns a Flow's graph into stages, rings and tasks,
+// places them on workers (placement.hpp) and hands them over.
+
+#include "rill/flow/detail/wiring.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <string>
 
+#include "rill/flow/detail/placement.hpp"
 #include "rill/flow/flow.hpp"
 #include "rill/flow/run.hpp"
 #include "rill/runtime/runtime.hpp"
@@ -81,46 +84,6 @@ void Wiring::link(FlowTask& producer, FlowTask& consumer, EdgeBase& edge) {
 
 }  // namespace detail
 
-namespace {
-
-std::atomic<unsigned> g_placement_offset{0};  // spreads flows that are placed automatically
-
-/// The worker of every replica of every node. A stage that asks for worker w gets it for its
-/// first replica, and w+1, w+2, ... (mod workers) for the others. The rest go in contiguous
-/// blocks, in flow order, over all workers: neighbours share a worker, so chains form and rings
-/// cross workers rarely, and the replicas of a stage land on different workers.
-std::vector<std::vector<unsigned>> place(const detail::Graph& graph, unsigned workers) {
-    std::size_t automatic = 0;
-    for (const auto& node : graph.nodes) {
-        if (const auto& w = node->options.worker) {
-            if (*w >= workers) {
-                throw std::invalid_argument("rill::Runtime::start: stage '" + node->name +
-                                            "' asks for worker " + std::to_string(*w) +
-                                            " but the runtime has " + std::to_string(workers) +
-                                            " workers (0.." + std::to_string(workers - 1) + ")");
-            }
-        } else {
-            automatic += node->options.replicas;
-        }
-    }
-    // relaxed: only spreads load; any value is correct.
-    const unsigned offset = g_placement_offset.fetch_add(1, std::memory_order_relaxed) % workers;
-    std::vector<std::vector<unsigned>> placed;
-    std::size_t k = 0;
-    for (const auto& node : graph.nodes) {
-        std::vector<unsigned>& replicas = placed.emplace_back();
-        for (std::size_t j = 0; j < node->options.replicas; ++j) {
-            const auto& w = node->options.worker;
-            replicas.push_back(
-                w ? static_cast<unsigned>((*w + j) % workers)
-                  : static_cast<unsigned>((k++ * workers / automatic + offset) % workers));
-        }
-    }
-    return placed;
-}
-
-}  // namespace
-
 Run Runtime::start(const Flow& flow) {
     return start(flow, StartOptions{});
 }
@@ -134,7 +97,7 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
                                         "' goes nowhere; end every stream with a sink");
         }
     }
-    const std::vector<std::vector<unsigned>> placed = place(graph, workers());
+    const std::vector<std::vector<unsigned>> placed = detail::place(graph, workers());
 
     auto state = std::make_shared<detail::RunState>(*this);
     std::vector<EventCount*> handles;

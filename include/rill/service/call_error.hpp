@@ -1,5 +1,5 @@
 #pragma once
-// CallError: why a call to a service (rill/flow/service.hpp) produced no response: timeout,
+// CallError: why a call to a service (rill/service/service.hpp) produced no response: timeout,
 // dropped or closed. The errors are built out of line (runtime/service.cpp): they format
 // messages that name the service.
 
@@ -35,6 +35,8 @@ class CallError : public std::runtime_error {
 
 namespace detail {
 
+/// "rill service '<service>': ", the start of every message about a service.
+[[nodiscard]] std::string service_prefix(const std::string& service);
 /// The errors a Reply throws (built out of line: they format messages).
 [[nodiscard]] CallError no_response_error(const std::string& service,
                                           std::chrono::nanoseconds timeout);

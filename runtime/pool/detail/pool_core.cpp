@@ -1,4 +1,4 @@
-#include "rill/detail/pool_core.hpp"
+#include "rill/pool/detail/pool_core.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -2,7 +2,7 @@
 // ServiceSlots<Resp>, a service's slot table, and Call<T, Resp>, a request travelling through the
 // flow with its slot. The slot protocol and why it is correct are below, next to the table.
 // Calls point into the table without owning it; why the table outlives every Call: "Lifetimes"
-// at the top of rill/flow/service.hpp.
+// at the top of rill/service/service.hpp.
 
 #include <algorithm>
 #include <atomic>
@@ -22,12 +22,12 @@
 #include "rill/detail/cache_line.hpp"
 #include "rill/detail/cpu_relax.hpp"
 #include "rill/detail/memory.hpp"
-#include "rill/flow/call_error.hpp"
-#include "rill/flow/detail/service_clock.hpp"
-#include "rill/flow/service_options.hpp"
 #include "rill/ring/mpmc_ring.hpp"
+#include "rill/service/call_error.hpp"
+#include "rill/service/detail/service_clock.hpp"
+#include "rill/service/service_options.hpp"
+#include "rill/wait/detail/futex.hpp"
 #include "rill/wait/event_count.hpp"
-#include "rill/wait/futex.hpp"
 #include "rill/wait/wait_policy.hpp"
 #include "rill/wait/waiter.hpp"
 

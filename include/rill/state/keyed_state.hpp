@@ -31,7 +31,7 @@
 
 #include "rill/detail/cache_line.hpp"
 #include "rill/detail/memory.hpp"
-#include "rill/flow/hash.hpp"
+#include "rill/state/hash.hpp"
 
 namespace rill {
 

@@ -18,7 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "rill/flow/hash.hpp"
+#include "rill/state/hash.hpp"
 
 namespace {
 

@@ -1,17 +1,17 @@
 #pragma once
-// CallStream<T, Resp>: a service's requests on their way through the flow (rill/flow/service.hpp),
-// mapped stage by stage and answered with respond().
+// CallStream<T, Resp>: a service's requests on their way through the flow
+// (rill/service/service.hpp), mapped stage by stage and answered with respond().
 
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
 
-#include "rill/flow/detail/call_slot.hpp"
-#include "rill/flow/detail/service_stages.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
 #include "rill/flow/flow.hpp"
 #include "rill/flow/stage_options.hpp"
+#include "rill/service/detail/call_slot.hpp"
+#include "rill/service/detail/service_stages.hpp"
 
 namespace rill {
 

@@ -1,5 +1,5 @@
 #pragma once
-// ServiceOptions: how many calls a request/response service (rill/flow/service.hpp) lets in at
+// ServiceOptions: how many calls a request/response service (rill/service/service.hpp) lets in at
 // once and how its callers wait; checked when Flow::service() adds the service.
 
 #include <cstddef>

@@ -1,18 +1,11 @@
-// The out-of-line parts of Service: option checks and the messages of CallError.
+#include "rill/service/call_error.hpp"
 
 #include <chrono>
 #include <stdexcept>
 #include <string>
 
-#include "rill/flow/call_error.hpp"
-#include "rill/flow/service_options.hpp"
-
 namespace rill {
 namespace {
-
-std::string prefix(const std::string& service) {
-    return "rill service '" + service + "': ";
-}
 
 /// "5 ms", "250 us", "1500 ns", "2 s": the largest unit that states the timeout exactly.
 std::string describe(std::chrono::nanoseconds timeout) {
@@ -47,46 +40,37 @@ std::string_view to_string(CallError::Kind kind) noexcept {
 
 namespace detail {
 
-void validate_service_options(std::string_view service, const ServiceOptions& options) {
-    const std::string name(service);
-    if (options.max_in_flight == 0 || options.max_in_flight > kMaxServiceInFlight) {
-        throw std::invalid_argument(prefix(name) + "max_in_flight " +
-                                    std::to_string(options.max_in_flight) + " is outside [1, " +
-                                    std::to_string(kMaxServiceInFlight) + "]");
-    }
-    try {
-        options.wait.validate();
-    } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(prefix(name) + "wait: " + e.what());
-    }
+std::string service_prefix(const std::string& service) {
+    return "rill service '" + service + "': ";
 }
 
 CallError no_response_error(const std::string& service, std::chrono::nanoseconds timeout) {
     return CallError(CallError::Kind::timeout, service,
-                     prefix(service) + "no response " + within(timeout));
+                     service_prefix(service) + "no response " + within(timeout));
 }
 
 CallError no_slot_error(const std::string& service, std::chrono::nanoseconds timeout,
                         std::size_t max_in_flight) {
     return CallError(CallError::Kind::timeout, service,
-                     prefix(service) + "no free slot " + within(timeout) + ": all " +
+                     service_prefix(service) + "no free slot " + within(timeout) + ": all " +
                          std::to_string(max_in_flight) +
                          " calls of ServiceOptions::max_in_flight are outstanding");
 }
 
 CallError dropped_error(const std::string& service) {
     return CallError(CallError::Kind::dropped, service,
-                     prefix(service) +
+                     service_prefix(service) +
                          "the request was dropped: the run was cancelled or stopped before it "
                          "was answered");
 }
 
 CallError closed_error(const std::string& service) {
-    return CallError(CallError::Kind::closed, service, prefix(service) + "the service is closed");
+    return CallError(CallError::Kind::closed, service,
+                     service_prefix(service) + "the service is closed");
 }
 
 void throw_on_worker(const std::string& service, const char* what) {
-    throw std::logic_error(prefix(service) + what +
+    throw std::logic_error(service_prefix(service) + what +
                            " would wait on a worker thread, which could wait for its own worker; "
                            "use try_call() and poll Reply::ready() there");
 }

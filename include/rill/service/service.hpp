@@ -57,18 +57,18 @@
 #include <type_traits>
 #include <utility>
 
-#include "rill/flow/call_error.hpp"
-#include "rill/flow/call_stream.hpp"
-#include "rill/flow/detail/call_slot.hpp"
 #include "rill/flow/detail/inlet_queue.hpp"
-#include "rill/flow/detail/service_clock.hpp"
-#include "rill/flow/detail/service_stages.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
 #include "rill/flow/flow.hpp"
-#include "rill/flow/reply.hpp"
-#include "rill/flow/service_options.hpp"
 #include "rill/flow/stage_options.hpp"
 #include "rill/runtime/runtime.hpp"
+#include "rill/service/call_error.hpp"
+#include "rill/service/call_stream.hpp"
+#include "rill/service/detail/call_slot.hpp"
+#include "rill/service/detail/service_clock.hpp"
+#include "rill/service/detail/service_stages.hpp"
+#include "rill/service/reply.hpp"
+#include "rill/service/service_options.hpp"
 
 namespace rill {
 

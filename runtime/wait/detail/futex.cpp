@@ -1,4 +1,4 @@
-#include "rill/wait/futex.hpp"
+#include "rill/wait/detail/futex.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>

@@ -1,4 +1,4 @@
-#include "rill/detail/ring_capacity.hpp"
+#include "rill/ring/detail/ring_capacity.hpp"
 
 #include <bit>
 #include <limits>
