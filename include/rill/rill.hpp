@@ -19,7 +19,6 @@
 #include "rill/ring/spsc_ring.hpp"
 #include "rill/runtime/runtime.hpp"
 #include "rill/runtime/runtime_options.hpp"
-#include "rill/runtime/task.hpp"
 #include "rill/service/service.hpp"
 #include "rill/state/hash.hpp"
 #include "rill/state/keyed_state.hpp"

@@ -45,14 +45,15 @@ detail::RunState& checked(const std::shared_ptr<detail::RunState>& state, const 
     return *state;
 }
 
-/// Waiting on a worker thread would wait for the worker itself.
+/// Waiting on a worker of the run's own runtime could wait for that worker itself.
 detail::RunState& checked_wait(const std::shared_ptr<detail::RunState>& state, const char* what) {
-    if (detail::on_worker_thread()) {
+    detail::RunState& s = checked(state, what);
+    if (detail::on_worker_of(s.runtime())) {
         throw std::logic_error(std::string("rill::Run::") + what +
-                               " called from a stage on a worker thread: it would wait for "
-                               "its own worker; use cancel() there");
+                               " called on a worker thread of the run's own runtime: it could "
+                               "wait for its own worker; use cancel() there");
     }
-    return checked(state, what);
+    return s;
 }
 }  // namespace
 
@@ -66,10 +67,10 @@ Run& Run::operator=(Run&& other) noexcept {
 
 Run::~Run() {
     if (!state_ || state_->finished()) return;
-    if (detail::on_worker_thread()) {
+    if (detail::on_worker_of(state_->runtime())) {
         detail::fatal(
-            "rill::Run destroyed on a worker thread while the run is going: it would "
-            "wait for its own worker");
+            "rill::Run destroyed on a worker thread of its own runtime while the run is going: "
+            "it could wait for its own worker");
     }
     state_->request_abort();
     state_->wait_until(std::chrono::steady_clock::time_point::max());

@@ -75,7 +75,7 @@ struct SignalStop::State {
 
 SignalStop::SignalStop(Run& run, std::chrono::milliseconds drain_timeout, std::vector<int> signals)
     : state_(std::make_unique<State>()) {
-    if (!run.state()) throw std::logic_error("rill::SignalStop: the Run was moved from");
+    if (!run.state_) throw std::logic_error("rill::SignalStop: the Run was moved from");
     if (signals.empty()) throw std::invalid_argument("rill::SignalStop: the signal list is empty");
     for (int s : signals) {
         if (s <= 0 || s >= NSIG || s == SIGKILL || s == SIGSTOP) {
@@ -91,7 +91,7 @@ SignalStop::SignalStop(Run& run, std::chrono::milliseconds drain_timeout, std::v
     g_signal.store(0);
     g_quit.store(false);
     State& s = *state_;
-    s.run = run.state();
+    s.run = run.state_;
     s.drain_timeout = drain_timeout;
     s.signals = std::move(signals);
     try {

@@ -63,7 +63,7 @@ void settle_parked(Runtime& runtime, const std::vector<bool>& which) {
     const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(20);
     for (unsigned w = 0; w < which.size(); ++w) {
         if (!which[w]) continue;
-        while (runtime.wake_handle(w).waiters_approx() == 0 && Clock::now() < give_up)
+        while (!runtime.worker_stats(w).parked && Clock::now() < give_up)
             std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
 }
@@ -204,7 +204,7 @@ Sample measure(const Config& config, const Factory& factory) {
     if (parking) {
         settle_parked(runtime, std::vector<bool>(n, true));
         for (unsigned w = 0; w < n; ++w)
-            parked[w] = runtime.wake_handle(w).waiters_approx() != 0;
+            parked[w] = runtime.worker_stats(w).parked;
     }
     const std::uint64_t parks_before = total_parks(runtime);
 

@@ -138,7 +138,8 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->workers.reserve(n);
     try {
         for (unsigned i = 0; i < n; ++i) {
-            impl_->workers.push_back(std::make_unique<detail::Worker>(i, impl_->options.wait));
+            impl_->workers.push_back(
+                std::make_unique<detail::Worker>(*this, i, impl_->options.wait));
             impl_->workers.back()->start(impl_->options.name + "/w" + std::to_string(i),
                                          impl_->cpus[i]);
         }
@@ -150,9 +151,10 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
 }
 
 Runtime::~Runtime() {
-    if (detail::on_worker_thread()) {
+    if (detail::on_worker_of(*this)) {
         detail::fatal(
-            "rill::Runtime destroyed on a worker thread: it would join that thread from itself");
+            "rill::Runtime destroyed on one of its own worker threads: it would join that thread "
+            "from itself");
     }
     std::vector<std::shared_ptr<detail::RunControl>> live;
     {
@@ -191,50 +193,53 @@ WorkerStats Runtime::worker_stats(unsigned worker) const {
     return impl_->workers[worker]->stats();
 }
 
-void Runtime::submit(unsigned worker, Task& task, std::shared_ptr<void> keep_alive) {
-    impl_->workers.at(worker)->submit(task, std::move(keep_alive));
-}
+namespace detail {
 
-EventCount& Runtime::wake_handle(unsigned worker) {
-    return impl_->workers.at(worker)->events();
-}
-
-std::shared_ptr<EventCount> Runtime::wake_owner(unsigned worker) {
-    return impl_->workers.at(worker)->events_owner();
-}
-
-void Runtime::submit_all(const std::vector<Placement>& tasks,
-                         const std::shared_ptr<void>& keep_alive) {
-    std::vector<std::size_t> per_worker(impl_->workers.size(), 0);
+void RuntimeAccess::submit_all(Runtime& runtime, const std::vector<Placement>& tasks,
+                               const std::shared_ptr<void>& keep_alive) {
+    auto& workers = runtime.impl_->workers;
+    std::vector<std::size_t> per_worker(workers.size(), 0);
     for (const Placement& p : tasks)
         ++per_worker.at(p.worker);
     for (std::size_t w = 0; w < per_worker.size(); ++w) {
-        if (per_worker[w] != 0) impl_->workers[w]->reserve(per_worker[w]);  // may throw
+        if (per_worker[w] != 0) workers[w]->reserve(per_worker[w]);  // may throw
     }
     for (const Placement& p : tasks)
-        impl_->workers[p.worker]->submit(*p.task, keep_alive);
+        workers[p.worker]->submit(*p.task, keep_alive);
 }
 
-void Runtime::track(std::weak_ptr<detail::RunControl> run,
-                    std::chrono::steady_clock::time_point deadline) {
+EventCount& RuntimeAccess::wake_handle(Runtime& runtime, unsigned worker) {
+    return runtime.impl_->workers.at(worker)->events();
+}
+
+std::shared_ptr<EventCount> RuntimeAccess::wake_owner(Runtime& runtime, unsigned worker) {
+    return runtime.impl_->workers.at(worker)->events_owner();
+}
+
+void RuntimeAccess::track(Runtime& runtime, std::weak_ptr<RunControl> run,
+                          std::chrono::steady_clock::time_point deadline) {
+    Runtime::Impl& impl = *runtime.impl_;
     const auto locked = run.lock();
     if (!locked) return;
-    std::lock_guard lock(impl_->mutex);
-    impl_->runs.emplace_back(locked.get(), run);
+    std::lock_guard lock(impl.mutex);
+    impl.runs.emplace_back(locked.get(), run);
     if (deadline != std::chrono::steady_clock::time_point::max()) {
-        impl_->deadlines.emplace(deadline, std::move(run));
-        if (!impl_->timer.joinable()) impl_->timer = std::thread([this] { impl_->timer_loop(); });
-        impl_->timer_cv.notify_all();
+        impl.deadlines.emplace(deadline, std::move(run));
+        if (!impl.timer.joinable()) impl.timer = std::thread([&impl] { impl.timer_loop(); });
+        impl.timer_cv.notify_all();
     }
 }
 
-void Runtime::untrack(const detail::RunControl* run) noexcept {
-    std::lock_guard lock(impl_->mutex);
-    std::erase_if(impl_->runs, [run](const auto& entry) { return entry.first == run; });
-    std::erase_if(impl_->deadlines, [run](const auto& entry) {
+void RuntimeAccess::untrack(Runtime& runtime, const RunControl* run) noexcept {
+    Runtime::Impl& impl = *runtime.impl_;
+    std::lock_guard lock(impl.mutex);
+    std::erase_if(impl.runs, [run](const auto& entry) { return entry.first == run; });
+    std::erase_if(impl.deadlines, [run](const auto& entry) {
         const auto locked = entry.second.lock();
         return !locked || locked.get() == run;
     });
 }
+
+}  // namespace detail
 
 }  // namespace rill

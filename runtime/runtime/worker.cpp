@@ -13,7 +13,9 @@
 namespace rill::detail {
 namespace {
 
-thread_local bool t_on_worker = false;
+thread_local const Runtime* t_runtime = nullptr;  // the runtime whose worker this thread is
+
+std::atomic<WorkerIdleHook> g_idle_hook{nullptr};
 
 /// Ranks policies from the most eager (lowest latency) to the laziest.
 int eagerness(const WaitPolicy& p) noexcept {
@@ -38,7 +40,8 @@ void publish_delta(std::atomic<std::uint64_t>& total, std::uint64_t before, std:
 
 }  // namespace
 
-Worker::Worker(unsigned index, WaitPolicy policy) : index_(index), default_policy_(policy) {}
+Worker::Worker(const Runtime& owner, unsigned index, WaitPolicy policy)
+    : owner_(owner), index_(index), default_policy_(policy) {}
 
 void Worker::start(const std::string& thread_name, int cpu) {
     cpu_ = cpu;
@@ -87,7 +90,8 @@ WorkerStats Worker::stats() const noexcept {
             task_count_.load(std::memory_order_relaxed),
             spins_.load(std::memory_order_relaxed),
             yields_.load(std::memory_order_relaxed),
-            parks_.load(std::memory_order_relaxed)};
+            parks_.load(std::memory_order_relaxed),
+            events_->waiters_approx() != 0};
 }
 
 bool Worker::pass() noexcept {
@@ -151,16 +155,32 @@ Task::Clock::time_point Worker::next_timer() const noexcept {
 }
 
 bool on_worker_thread() noexcept {
-    return t_on_worker;
+    return t_runtime != nullptr;
+}
+
+bool on_worker_of(const Runtime& runtime) noexcept {
+    return t_runtime == &runtime;
+}
+
+void set_worker_idle_hook(WorkerIdleHook hook) noexcept {
+    g_idle_hook.store(hook);
 }
 
 void Worker::run() noexcept {
-    t_on_worker = true;
+    t_runtime = &owner_;
     std::optional<Waiter> waiter;
     for (;;) {
-        if (pass()) continue;
+        // quit_ is read before the pass, never after it. quit_and_join() comes after every
+        // submit() it must honour (~Runtime after start(), on one thread), and its release store
+        // publishes the submit's inbox_ready_ store with it: a worker whose acquire load sees
+        // quit_ then sees inbox_ready_ in the pass and takes the tasks. Read after an empty
+        // pass, quit_ could show a submit and a quit that both landed between the two reads,
+        // and the worker would exit with the new tasks in its inbox.
         // acquire: pairs with the release in quit_and_join().
         const bool quitting = quit_.load(std::memory_order_acquire);
+        if (pass()) continue;
+        // relaxed: a test hook, set before the runtime starts the work it observes.
+        if (const WorkerIdleHook hook = g_idle_hook.load(std::memory_order_relaxed)) hook();
         if (quitting && tasks_.empty()) return;
         if (policy_dirty_ || !waiter) {
             waiter.emplace(current_policy());
@@ -170,7 +190,8 @@ void Worker::run() noexcept {
         waiter->wait(
             *events_,
             [&] {
-                // acquire: as above. A quitting worker with tasks left waits for them normally.
+                // acquire: as above. A quitting worker with tasks left waits for them normally;
+                // one without goes back to the top, which makes the last pass before exiting.
                 return (quit_.load(std::memory_order_acquire) && tasks_.empty()) || pass();
             },
             next_timer());

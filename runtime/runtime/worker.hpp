@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "rill/runtime/detail/runtime_access.hpp"
 #include "rill/runtime/runtime.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/wait_policy.hpp"
@@ -19,7 +20,7 @@ namespace rill::detail {
 
 class Worker {
   public:
-    Worker(unsigned index, WaitPolicy policy);
+    Worker(const Runtime& owner, unsigned index, WaitPolicy policy);
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
@@ -51,6 +52,7 @@ class Worker {
     [[nodiscard]] WaitPolicy current_policy() const noexcept;
     [[nodiscard]] Task::Clock::time_point next_timer() const noexcept;
 
+    const Runtime& owner_;
     const unsigned index_;
     int cpu_ = -1;
     const WaitPolicy default_policy_;

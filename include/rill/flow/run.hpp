@@ -95,11 +95,9 @@ class Run {
     /// A snapshot, safe to take from any thread while the run goes on.
     [[nodiscard]] FlowMetrics metrics() const;
 
-    /// For helpers such as SignalStop.
-    [[nodiscard]] const std::shared_ptr<detail::RunState>& state() const noexcept { return state_; }
-
   private:
     friend class Runtime;
+    friend class SignalStop;
     explicit Run(std::shared_ptr<detail::RunState> state) noexcept : state_(std::move(state)) {}
     std::shared_ptr<detail::RunState> state_;
 };

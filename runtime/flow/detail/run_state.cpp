@@ -26,7 +26,7 @@ void RunState::begin(std::vector<unsigned> workers_used,
         remaining_ = tasks.size();
         tracked_ = true;
     }
-    runtime_->track(weak_from_this(), deadline);
+    RuntimeAccess::track(*runtime_, weak_from_this(), deadline);
     if (stop_token.stop_possible()) on_stop_.emplace(std::move(stop_token), DrainOnStop{this});
 }
 
@@ -64,7 +64,7 @@ void RunState::abandon_start() noexcept {
         finished_ = true;
         status_ = RunStatus::cancelled;
     }
-    runtime_->untrack(this);
+    RuntimeAccess::untrack(*runtime_, this);
 }
 
 void RunState::fail(std::string_view stage, std::exception_ptr error) noexcept {
@@ -86,7 +86,7 @@ void RunState::wake_all() noexcept {
     std::lock_guard lock(mutex_);
     if (finished_) return;
     for (unsigned w : workers_)
-        runtime_->wake_handle(w).notify_all();
+        RuntimeAccess::wake_handle(*runtime_, w).notify_all();
 }
 
 void RunState::task_done() noexcept {
@@ -103,7 +103,7 @@ void RunState::task_done() noexcept {
     }
     done_cv_.notify_all();
     // The worker calling this keeps the runtime alive until it returns.
-    runtime_->untrack(this);
+    RuntimeAccess::untrack(*runtime_, this);
 }
 
 bool RunState::wait_until(std::chrono::steady_clock::time_point deadline) {

@@ -11,6 +11,7 @@
 #include "rill/flow/detail/placement.hpp"
 #include "rill/flow/flow.hpp"
 #include "rill/flow/run.hpp"
+#include "rill/runtime/detail/runtime_access.hpp"
 #include "rill/runtime/runtime.hpp"
 
 namespace rill {
@@ -103,8 +104,8 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
     std::vector<EventCount*> handles;
     std::vector<std::shared_ptr<EventCount>> owners;
     for (unsigned w = 0; w < workers(); ++w) {
-        handles.push_back(&wake_handle(w));
-        owners.push_back(wake_owner(w));
+        handles.push_back(&detail::RuntimeAccess::wake_handle(*this, w));
+        owners.push_back(detail::RuntimeAccess::wake_owner(*this, w));
     }
     detail::Wiring wiring(graph, *state, std::move(handles), std::move(owners));
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -129,11 +130,11 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
     std::sort(used.begin(), used.end());
     used.erase(std::unique(used.begin(), used.end()), used.end());
     state->begin(std::move(used), options.deadline, std::move(options.stop_token));
-    std::vector<Placement> placements;
+    std::vector<detail::RuntimeAccess::Placement> placements;
     for (auto& task : state->tasks)
         placements.push_back({task->worker, task.get()});
     try {
-        submit_all(placements, state);
+        detail::RuntimeAccess::submit_all(*this, placements, state);
     } catch (...) {
         state->abandon_start();  // nothing was handed over
         throw;

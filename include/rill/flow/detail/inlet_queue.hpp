@@ -27,7 +27,7 @@
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_context.hpp"
 #include "rill/flow/stage_options.hpp"
-#include "rill/runtime/runtime.hpp"
+#include "rill/runtime/detail/runtime_access.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/waiter.hpp"
 

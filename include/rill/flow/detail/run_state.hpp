@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rill/flow/run.hpp"
+#include "rill/runtime/detail/runtime_access.hpp"
 #include "rill/runtime/runtime.hpp"
 
 namespace rill::detail {
@@ -32,6 +33,7 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
     static constexpr unsigned kAborting = 2;
 
     explicit RunState(Runtime& runtime);
+    [[nodiscard]] Runtime& runtime() const noexcept { return *runtime_; }
     ~RunState() override;
 
     /// Read by every task once per step.

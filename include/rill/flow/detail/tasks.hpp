@@ -17,7 +17,7 @@
 
 #include "rill/detail/assert.hpp"
 #include "rill/flow/detail/stage_base.hpp"
-#include "rill/runtime/task.hpp"
+#include "rill/runtime/detail/task.hpp"
 
 namespace rill::detail {
 

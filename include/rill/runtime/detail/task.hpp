@@ -1,6 +1,8 @@
 #pragma once
 // Task: the unit a worker runs. A task never blocks: each step does at most one batch of work
-// and says whether it made progress, found nothing to do, or has finished.
+// and says whether it made progress, found nothing to do, or has finished. Internal: the flow
+// layer's tasks (flow/detail/tasks.hpp) are the only ones; they reach workers through
+// RuntimeAccess (runtime_access.hpp).
 
 #include <chrono>
 #include <cstdint>
@@ -8,7 +10,7 @@
 
 #include "rill/wait/wait_policy.hpp"
 
-namespace rill {
+namespace rill::detail {
 
 enum class StepResult : std::uint8_t {
     idle,      ///< nothing to do now; the worker may wait until notified or until next_timer()
@@ -37,4 +39,4 @@ class Task {
     }
 };
 
-}  // namespace rill
+}  // namespace rill::detail

@@ -1,0 +1,126 @@
+// Lifecycles that cross: a start() that races with the runtime's destruction, runtimes built and
+// destroyed by the stages of another runtime, and flows started more than once.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "rill/rill.hpp"
+#include "rill/runtime/detail/runtime_access.hpp"
+#include "runtime/runtime_support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// The worker idle hook holds the worker between a pass that found nothing and its decision to
+// exit or wait: the window in which a submit() and a quit could both land.
+enum HookState : int { kIdle, kArmed, kHolding, kReleased };
+std::atomic<int> g_hook{kIdle};
+
+void hold_once_when_armed() {
+    int armed = kArmed;
+    if (!g_hook.compare_exchange_strong(armed, kHolding)) return;
+    while (g_hook.load() != kReleased)
+        std::this_thread::sleep_for(1ms);
+}
+
+std::uint64_t sum_to(std::uint64_t n) {
+    return n * (n + 1) / 2;
+}
+
+}  // namespace
+
+TEST_CASE("a worker runs the tasks of a start() that lands just before the runtime's destruction",
+          "[runtime][lifecycle]") {
+    rill::detail::set_worker_idle_hook(&hold_once_when_armed);
+    std::optional<rill::Run> run;
+    {
+        auto runtime = std::make_unique<rill::Runtime>(rill::RuntimeOptions{.workers = 1});
+        rill::Flow flow;
+        flow.source("endless", rill::test::EndlessSource<std::uint64_t>{})
+            .sink("drop", [](std::uint64_t) {});
+        // A parked worker reaches the hook after it wakes for some work and runs out of it.
+        rill::Flow brief;
+        brief.source("numbers", rill::iota<std::uint64_t>(1, 11)).sink("drop", [](std::uint64_t) {
+        });
+        g_hook = kArmed;
+        REQUIRE(runtime->start(brief).wait() == rill::RunStatus::completed);
+        REQUIRE(rill::test::eventually([] { return g_hook.load() == kHolding; }));
+        // The worker is past its pass: the tasks land in its inbox, then ~Runtime cancels the
+        // run and asks the worker to quit while it is still held.
+        run.emplace(runtime->start(flow));
+        std::thread destroyer([&runtime] { runtime.reset(); });
+        std::this_thread::sleep_for(200ms);
+        g_hook = kReleased;
+        destroyer.join();
+    }
+    rill::detail::set_worker_idle_hook(nullptr);
+    // The worker took the tasks before exiting, so the cancelled run ended with it.
+    REQUIRE(run->done());
+    CHECK(run->wait() == rill::RunStatus::cancelled);
+    CHECK(run->metrics().balanced());
+}
+
+namespace {
+
+/// A stage that runs a flow on a runtime of its own: built and waited for in open(), destroyed in
+/// close(), both on a worker of the outer runtime.
+struct NestedRuntimeStage {
+    std::shared_ptr<rill::Runtime> inner;
+    std::shared_ptr<std::uint64_t> inner_sum = std::make_shared<std::uint64_t>(0);
+
+    void open(rill::StageContext&) {
+        inner = std::make_shared<rill::Runtime>(
+            rill::RuntimeOptions{.workers = 1, .allow_oversubscription = true, .name = "inner"});
+        rill::Flow flow;
+        flow.source("numbers", rill::iota<std::uint64_t>(1, 1001))
+            .sink("sum", [sum = inner_sum](std::uint64_t x) { *sum += x; });
+        rill::Run run = inner->start(flow);
+        if (run.wait() != rill::RunStatus::completed) throw std::runtime_error("inner run failed");
+    }
+    std::uint64_t operator()(std::uint64_t x) const { return x + *inner_sum; }
+    void close() { inner.reset(); }
+};
+
+}  // namespace
+
+TEST_CASE("a stage may run and destroy a runtime of its own on a worker of another",
+          "[runtime][lifecycle]") {
+    rill::Runtime runtime({.workers = 2, .allow_oversubscription = true});
+    rill::Flow flow;
+    std::uint64_t total = 0;
+    flow.source("numbers", rill::iota<std::uint64_t>(1, 101))
+        .map("nested", NestedRuntimeStage{})
+        .sink("sum", [&total](std::uint64_t x) { total += x; });
+    rill::Run run = runtime.start(flow);
+    REQUIRE(run.wait_for(60s) == rill::RunStatus::completed);
+    CHECK(total == sum_to(100) + 100 * sum_to(1000));
+}
+
+TEST_CASE("waiting for a run on a worker of its own runtime is refused with a message",
+          "[runtime][lifecycle]") {
+    rill::Runtime runtime({.workers = 1});
+    std::optional<rill::Run> inner;
+    std::string refused = "(nothing was thrown)";
+    rill::Flow other;
+    other.source("numbers", rill::iota<std::uint64_t>(1, 11)).sink("drop", [](std::uint64_t) {});
+    rill::Flow flow;
+    flow.source("numbers", rill::iota<std::uint64_t>(1, 2)).sink("waits", [&](std::uint64_t) {
+        inner.emplace(runtime.start(other));
+        try {
+            static_cast<void>(inner->wait());
+        } catch (const std::logic_error& e) {
+            refused = e.what();
+        }
+    });
+    REQUIRE(runtime.start(flow).wait() == rill::RunStatus::completed);
+    CHECK_THAT(refused, Catch::Matchers::Contains("worker thread of the run's own runtime"));
+    REQUIRE(inner.has_value());
+    CHECK(inner->wait() == rill::RunStatus::completed);
+}
