@@ -25,6 +25,11 @@ int add_node(Graph& graph, std::unique_ptr<NodeBase> node) {
                                       std::to_string(node->options.replicas) +
                                       "; replicate the stage after it");
     }
+    if (node->keyed() && node->options.distribution != Distribution::round_robin) {
+        invalid_stage(node->name,
+                      "distribution least_loaded does not apply after key_by: each item goes to "
+                      "the replica that owns its key");
+    }
     if (node->keyed() && node->options.ordered) {
         invalid_stage(node->name,
                       "ordered does not apply after key_by: each key's items keep their "
@@ -43,9 +48,10 @@ int add_node(Graph& graph, std::unique_ptr<NodeBase> node) {
             throw std::invalid_argument(
                 "rill: the stream of stage '" + up.name + "' already has a consumer; a second ('" +
                 node->name +
-                "') would need a copy of every item, and its item type cannot be "
-                "copied (pass it as a rill::Pooled or std::shared_ptr handle, or add the second "
-                "consumer after the first)");
+                "') would get a copy of every item, and the stream's item type cannot be copied "
+                "(a move-only type such as std::unique_ptr or rill::Pooled); carry a copyable "
+                "handle instead (std::shared_ptr<const T>), or chain the second stage after the "
+                "first");
         }
     }
     for (const int u : node->upstreams)

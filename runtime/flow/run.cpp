@@ -105,8 +105,8 @@ StopReport Run::stop(std::chrono::steady_clock::time_point deadline) {
         return report;
     }
     for (const StageMetrics& m : s.metrics().stages) {
-        if (m.queue_depth != 0 || m.in_stage() != 0) {
-            report.in_flight.push_back({m.name, m.queue_depth, m.in_stage()});
+        if (m.queue_depth != 0 || m.held_upstream != 0 || m.in_stage() != 0) {
+            report.in_flight.push_back({m.name, m.queue_depth, m.held_upstream, m.in_stage()});
         }
     }
     s.request_abort();

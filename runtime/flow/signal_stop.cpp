@@ -10,15 +10,27 @@
 #include <string>
 #include <system_error>
 
+#include "rill/detail/deadline.hpp"
 #include "rill/flow/detail/run_state.hpp"
 
 namespace rill {
 namespace {
 
-sem_t g_posted;                     // posted by the handler and by ~SignalStop
+// Posted by the handler and by ~SignalStop. Initialized once and never destroyed: a handler
+// already running on another thread may still be inside sem_post when ~SignalStop returns.
+sem_t g_posted;
 std::atomic<int> g_signal{0};       // the signal received; 0: none yet
 std::atomic<bool> g_active{false};  // one SignalStop at a time
 std::atomic<bool> g_quit{false};    // ~SignalStop: the helper thread returns
+
+/// The semaphore, initialized on first use; left with no count (posts of an earlier SignalStop
+/// that nobody took are taken now).
+void reset_posted() noexcept {
+    static const bool initialized = sem_init(&g_posted, 0, 0) == 0;
+    static_cast<void>(initialized);
+    while (sem_trywait(&g_posted) == 0) {
+    }
+}
 
 extern "C" void on_signal(int signal) {
     // Only async-signal-safe operations here: a lock-free store and sem_post.
@@ -42,7 +54,6 @@ struct SignalStop::State {
         g_quit.store(true);
         sem_post(&g_posted);
         if (helper.joinable()) helper.join();
-        sem_destroy(&g_posted);
     }
 
     /// First signal: drain. A second signal, or the drain timeout: cancel. Then the previous
@@ -52,10 +63,10 @@ struct SignalStop::State {
         }
         if (g_quit.load()) return;
         run->request_drain();
-        const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+        const auto deadline = detail::deadline_after(drain_timeout);
         for (;;) {
-            const auto slice = std::min(
-                deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+            const auto slice =
+                std::min(deadline, detail::deadline_after(std::chrono::milliseconds(20)));
             if (run->wait_until(slice)) break;
             if (g_quit.load()) return;
             if (std::chrono::steady_clock::now() >= deadline || sem_trywait(&g_posted) == 0) {
@@ -87,37 +98,47 @@ SignalStop::SignalStop(Run& run, std::chrono::milliseconds drain_timeout, std::v
     if (!g_active.compare_exchange_strong(expected, true)) {
         throw std::logic_error("rill::SignalStop: another SignalStop is alive in this process");
     }
-    sem_init(&g_posted, 0, 0);
+    reset_posted();
     g_signal.store(0);
     g_quit.store(false);
     State& s = *state_;
     s.run = run.state_;
     s.drain_timeout = drain_timeout;
     s.signals = std::move(signals);
-    try {
-        s.previous.reserve(s.signals.size());
-        s.helper = std::thread([&s] { s.serve(); });
-    } catch (...) {
-        sem_destroy(&g_posted);
+    // The handlers first, the helper thread after: the helper reads `previous` when it puts
+    // them back, so they are complete before it exists. A signal that comes in between only
+    // posts the semaphore, which the helper takes when it starts.
+    const auto fail = [&] {
+        s.put_back_handlers();
+        state_.reset();
         g_active.store(false);
-        throw;
-    }
+    };
     struct sigaction action {};
     action.sa_handler = on_signal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
+    try {
+        s.previous.reserve(s.signals.size());
+    } catch (...) {
+        fail();
+        throw;
+    }
     for (int signal : s.signals) {
         struct sigaction old {};
         if (sigaction(signal, &action, &old) != 0) {
             const int error = errno;
-            s.restore();
-            state_.reset();
-            g_active.store(false);
+            fail();
             throw std::system_error(
                 error, std::generic_category(),
                 "rill::SignalStop: cannot handle signal " + std::to_string(signal));
         }
         s.previous.push_back(old);  // reserved: does not throw
+    }
+    try {
+        s.helper = std::thread([&s] { s.serve(); });
+    } catch (...) {
+        fail();
+        throw;
     }
 }
 

@@ -16,18 +16,14 @@ const StageMetrics& FlowMetrics::at(std::string_view stage) const {
 }
 
 StageMetrics FlowMetrics::sum(std::string_view stage) const {
-    const auto is_replica = [&](const std::string& name) {
-        return name.size() > stage.size() + 2 && name.compare(0, stage.size(), stage) == 0 &&
-               name[stage.size()] == '[' && name.back() == ']' &&
-               name.find_first_not_of("0123456789", stage.size() + 1) == name.size() - 1;
-    };
     StageMetrics total;
     total.name = stage;
-    bool found = false;
+    total.stage = stage;
+    total.replicas = 0;
     for (const StageMetrics& m : stages) {
-        if (m.name != stage && !is_replica(m.name)) continue;
-        if (!found) total.worker = m.worker;
-        found = true;
+        if (m.stage != stage) continue;
+        if (total.replicas == 0) total.worker = m.worker;
+        ++total.replicas;
         total.in += m.in;
         total.out += m.out;
         total.filtered += m.filtered;
@@ -35,12 +31,12 @@ StageMetrics FlowMetrics::sum(std::string_view stage) const {
         total.dropped_on_abort += m.dropped_on_abort;
         total.emitted += m.emitted;
         total.queue_depth += m.queue_depth;
+        total.held_upstream += m.held_upstream;
         total.queue_max = std::max(total.queue_max, m.queue_max);
         total.queue_capacity += m.queue_capacity;
     }
-    if (!found) {
-        throw std::out_of_range("rill::FlowMetrics: no stage named '" + std::string(stage) +
-                                "' or '" + std::string(stage) + "[j]'");
+    if (total.replicas == 0) {
+        throw std::out_of_range("rill::FlowMetrics: no stage named '" + std::string(stage) + "'");
     }
     return total;
 }
@@ -60,13 +56,15 @@ std::ostream& operator<<(std::ostream& out, const FlowMetrics& metrics) {
     t << std::left << std::setw(static_cast<int>(width)) << "stage" << std::right << " w"
       << std::setw(12) << "in" << std::setw(12) << "out" << std::setw(10) << "filtered"
       << std::setw(9) << "errored" << std::setw(9) << "dropped" << std::setw(12) << "emitted"
-      << std::setw(8) << "queue" << std::setw(8) << "max" << std::setw(8) << "cap" << '\n';
+      << std::setw(8) << "queue" << std::setw(8) << "held" << std::setw(8) << "max" << std::setw(8)
+      << "cap" << '\n';
     for (const StageMetrics& m : metrics.stages) {
         t << std::left << std::setw(static_cast<int>(width)) << m.name << std::right << std::setw(2)
           << m.worker << std::setw(12) << m.in << std::setw(12) << m.out << std::setw(10)
           << m.filtered << std::setw(9) << m.errored << std::setw(9) << m.dropped_on_abort
           << std::setw(12) << m.emitted << std::setw(8) << m.queue_depth << std::setw(8)
-          << m.queue_max << std::setw(8) << m.queue_capacity << '\n';
+          << m.held_upstream << std::setw(8) << m.queue_max << std::setw(8) << m.queue_capacity
+          << '\n';
     }
     return out << t.str();
 }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -54,10 +55,10 @@ TEST_CASE("bad input: stage options", "[flow][bad_input]") {
             source_and_map({.capacity = 1000}), std::invalid_argument,
             MessageContainsAll({"stage_under_test", "capacity", "1000", "power of two"}));
     }
-    SECTION("capacity 1") {
-        CHECK_THROWS_MATCHES(
-            source_and_map({.capacity = 1}), std::invalid_argument,
-            MessageContainsAll({"stage_under_test", "capacity 1", "power of two"}));
+    SECTION("capacity 1 is a power of two, but below the minimum") {
+        CHECK_THROWS_MATCHES(source_and_map({.capacity = 1}), std::invalid_argument,
+                             MessageContainsAll({"stage_under_test", "capacity 1",
+                                                 "below the minimum of 2", "power of two"}));
     }
     SECTION("capacity above the largest") {
         const std::size_t too_big = rill::kMaxStageCapacity * 2;
@@ -80,9 +81,21 @@ TEST_CASE("bad input: stage options", "[flow][bad_input]") {
 }
 
 TEST_CASE("bad input: flow and inlet options", "[flow][bad_input]") {
-    SECTION("flow capacity 3") {
-        CHECK_THROWS_MATCHES(rill::Flow({.capacity = 3}), std::invalid_argument,
-                             MessageContainsAll({"capacity 3", "power of two"}));
+    SECTION("flow capacity 3: named as the flow's option, with a suggestion") {
+        CHECK_THROWS_MATCHES(
+            rill::Flow({.capacity = 3}), std::invalid_argument,
+            MessageContainsAll({"FlowOptions::capacity 3", "not a power of two (try 4)"}));
+    }
+    SECTION("flow max_replicas 0") {
+        CHECK_THROWS_MATCHES(rill::Flow({.max_replicas = 0}), std::invalid_argument,
+                             MessageContainsAll({"FlowOptions::max_replicas 0"}));
+    }
+    SECTION("inlet capacity above the largest says why there is a largest") {
+        rill::Flow flow;
+        CHECK_THROWS_MATCHES(flow.inlet<int>("big", {.capacity = rill::kMaxInletCapacity + 1}),
+                             std::invalid_argument,
+                             MessageContainsAll({"big", std::to_string(rill::kMaxInletCapacity + 1),
+                                                 "preallocates"}));
     }
     SECTION("flow batch 0") {
         CHECK_THROWS_MATCHES(rill::Flow({.batch = 0}), std::invalid_argument,
@@ -182,4 +195,27 @@ TEST_CASE("bad input: allow_oversubscription lets workers share CPUs", "[flow][b
     rill::Run run = shared.start(flow);
     CHECK(run.wait() == rill::RunStatus::completed);
     CHECK(sum == 1000 * 1001);
+}
+
+TEST_CASE("bad input: least_loaded after key_by is refused, not ignored", "[flow][bad_input]") {
+    rill::Flow flow;
+    auto keyed = flow.source("numbers", rill::iota(0, 10)).key_by([](int x) { return x % 3; });
+    CHECK_THROWS_MATCHES(
+        keyed.map("per_key", [](int x) { return x; },
+                  {.replicas = 2, .distribution = rill::Distribution::least_loaded}),
+        std::invalid_argument,
+        MessageContainsAll({"per_key", "least_loaded does not apply after key_by"}));
+}
+
+TEST_CASE("bad input: a second consumer of a move-only stream is told what to do instead",
+          "[flow][bad_input]") {
+    rill::Flow flow;
+    auto boxes = flow.source("boxes", [n = 0]() mutable -> std::optional<std::unique_ptr<int>> {
+        if (n == 3) return std::nullopt;
+        return std::make_unique<int>(n++);
+    });
+    boxes.sink("first", [](std::unique_ptr<int>) {});
+    CHECK_THROWS_MATCHES(
+        boxes.sink("second", [](std::unique_ptr<int>) {}), std::invalid_argument,
+        MessageContainsAll({"'boxes'", "'second'", "cannot be copied", "std::shared_ptr"}));
 }

@@ -121,6 +121,35 @@ TEST_CASE("flow shapes: a batch stage takes whole input batches and emits what i
     CHECK(metrics.balanced());
 }
 
+TEST_CASE("flow shapes: a stage's batch bounds its input spans, chained to its producer or not",
+          "[flow][shapes]") {
+    const bool chain = GENERATE(true, false);
+    CAPTURE(chain);
+    constexpr std::size_t kStageBatch = 5;
+    rill::Runtime runtime({.workers = 1});  // one worker: chained when allowed
+    auto sizes = std::make_shared<std::vector<std::size_t>>();
+    rill::Flow flow({.batch = 64, .chain = chain});
+    flow.source("numbers", rill::iota<std::uint64_t>(1, 21))
+        .batch("fives",
+               [sizes](std::span<std::uint64_t> xs, rill::Emitter<std::uint64_t>& out) {
+                   sizes->push_back(xs.size());
+                   for (const std::uint64_t x : xs)
+                       out.emit(x);
+               },
+               {.batch = kStageBatch})
+        .sink("sink", [](std::uint64_t) {});
+    rill::FlowMetrics metrics;
+    CHECK(run_to_end(runtime, flow, &metrics) == rill::RunStatus::completed);
+    INFO(metrics);
+    std::size_t total = 0;
+    for (const std::size_t n : *sizes) {
+        CHECK(n >= 1);
+        CHECK(n <= kStageBatch);
+        total += n;
+    }
+    CHECK(total == 20);
+}
+
 TEST_CASE("flow shapes: filter keeps what its predicate accepts and counts the rest",
           "[flow][shapes]") {
     const bool chain = GENERATE(true, false);

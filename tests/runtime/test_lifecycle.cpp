@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "rill/rill.hpp"
 #include "rill/runtime/detail/runtime_access.hpp"
 #include "runtime/runtime_support.hpp"
+#include "support/matchers.hpp"
 
 using namespace std::chrono_literals;
 
@@ -49,6 +51,9 @@ TEST_CASE("a worker runs the tasks of a start() that lands just before the runti
         rill::Flow brief;
         brief.source("numbers", rill::iota<std::uint64_t>(1, 11)).sink("drop", [](std::uint64_t) {
         });
+        // Armed while the worker is parked, so that its first idle pass after the brief run is
+        // the one held (not one from its start-up).
+        REQUIRE(rill::test::eventually([&] { return runtime->worker_stats(0).parked; }));
         g_hook = kArmed;
         REQUIRE(runtime->start(brief).wait() == rill::RunStatus::completed);
         REQUIRE(rill::test::eventually([] { return g_hook.load() == kHolding; }));
@@ -123,4 +128,77 @@ TEST_CASE("waiting for a run on a worker of its own runtime is refused with a me
     CHECK_THAT(refused, Catch::Matchers::Contains("worker thread of the run's own runtime"));
     REQUIRE(inner.has_value());
     CHECK(inner->wait() == rill::RunStatus::completed);
+}
+
+TEST_CASE("a flow with an inlet or a service feeds one run: a second start is refused",
+          "[runtime][lifecycle]") {
+    rill::Runtime runtime({.workers = 2, .allow_oversubscription = true});
+    SECTION("an inlet") {
+        rill::Flow flow;
+        auto io = flow.inlet<std::uint64_t>("orders");
+        std::atomic<std::uint64_t> sum{0};
+        io.stream.sink("sum", [&sum](std::uint64_t x) { sum.fetch_add(x); });
+        rill::Run first = runtime.start(flow);
+        for (std::uint64_t i = 1; i <= 1000; ++i)
+            REQUIRE(io.inlet.push(i));
+        CHECK_THROWS_MATCHES(runtime.start(flow), std::logic_error,
+                             MessageContainsAll({"inlet 'orders'", "already feeds a run"}));
+        // The refused start touched nothing: the first run goes on with its inlet open.
+        for (std::uint64_t i = 1001; i <= 2000; ++i)
+            REQUIRE(io.inlet.push(i));
+        io.inlet.close();
+        CHECK(first.wait() == rill::RunStatus::completed);
+        CHECK(sum.load() == sum_to(2000));
+        CHECK(first.metrics().balanced());
+        // Still refused once the first run has ended.
+        CHECK_THROWS_AS(runtime.start(flow), std::logic_error);
+    }
+    SECTION("a service") {
+        rill::Flow flow;
+        auto [service, requests] = flow.service<int, int>("double");
+        requests.map("x2", [](int x) { return 2 * x; }).respond("answer");
+        rill::Run first = runtime.start(flow);
+        CHECK(service.call(1, 60s).get() == 2);
+        CHECK_THROWS_MATCHES(runtime.start(flow), std::logic_error,
+                             MessageContainsAll({"'double'", "already feeds a run"}));
+        CHECK(service.call(21, 60s).get() == 42);  // the service is still open
+        service.close();
+        CHECK(first.wait() == rill::RunStatus::completed);
+    }
+    SECTION("a flow without either may run twice at once") {
+        rill::Flow flow;
+        std::atomic<std::uint64_t> sum{0};
+        flow.source("numbers", rill::iota<std::uint64_t>(1, 1001))
+            .sink("sum", [&sum](std::uint64_t x) { sum.fetch_add(x); });
+        rill::Run a = runtime.start(flow);
+        rill::Run b = runtime.start(flow);
+        CHECK(a.wait() == rill::RunStatus::completed);
+        CHECK(b.wait() == rill::RunStatus::completed);
+        CHECK(sum.load() == 2 * sum_to(1000));
+    }
+}
+
+TEST_CASE("the replicas of a stage run on different workers while there are enough",
+          "[runtime][lifecycle][placement]") {
+    for (const unsigned workers : {2u, 3u, 4u}) {
+        CAPTURE(workers);
+        rill::Runtime runtime({.workers = workers, .allow_oversubscription = true});
+        for (std::size_t replicas = 2; replicas <= workers; ++replicas) {
+            CAPTURE(replicas);
+            rill::Flow flow;
+            flow.source("numbers", rill::iota<std::uint64_t>(0, 100))
+                .map("before", [](std::uint64_t x) { return x; })
+                .map("work", [](std::uint64_t x) { return x; }, {.replicas = replicas})
+                .sink("drop", [](std::uint64_t) {});
+            rill::Run run = runtime.start(flow);
+            REQUIRE(run.wait() == rill::RunStatus::completed);
+            std::vector<unsigned> used;
+            for (const rill::StageMetrics& m : run.metrics().stages) {
+                if (m.stage == "work") used.push_back(m.worker);
+            }
+            REQUIRE(used.size() == replicas);
+            std::sort(used.begin(), used.end());
+            CHECK(std::adjacent_find(used.begin(), used.end()) == used.end());
+        }
+    }
 }

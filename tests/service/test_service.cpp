@@ -168,7 +168,7 @@ TEST_CASE("service: 4 threads, every response matched to its own request", "[ser
     CHECK(m.at("answer").out == kThreads * calls);
 }
 
-TEST_CASE("service: a deadline shorter than the work times out; the late answer goes nowhere",
+TEST_CASE("service: a deadline shorter than the work times out, the late answer goes nowhere",
           "[service]") {
     rill::Flow flow;
     // One slot: the call after a timed-out one gets the same slot, once the slow request has
@@ -287,7 +287,7 @@ TEST_CASE("service: a full service fails try_call, and call waits for a slot", "
     CHECK(run.metrics().balanced());
 }
 
-TEST_CASE("service: a stage's exception reaches only its caller; the run goes on",
+TEST_CASE("service: a stage's exception reaches only its caller, the run goes on",
           "[service][errors]") {
     struct Rejected : std::runtime_error {
         int order;
@@ -480,7 +480,7 @@ TEST_CASE("service: cancel while every slot is held by a stalled stage", "[servi
     CHECK(svc.in_flight() == 0);
 }
 
-TEST_CASE("service: stop drains what was accepted; later calls are closed", "[service]") {
+TEST_CASE("service: stop drains what was accepted, later calls are closed", "[service]") {
     rill::Flow flow;
     auto [svc, requests] = flow.service<int, long>("drain");
     requests

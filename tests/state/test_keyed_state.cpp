@@ -322,3 +322,20 @@ TEST_CASE("KeyedState rejects absurd sizes with a message naming the value", "[k
     CHECK_NOTHROW(State(0));
     CHECK_NOTHROW(State(1));
 }
+
+TEST_CASE("KeyedState<const char*, V> compares keys by their bytes, as rill::hash hashes them",
+          "[keyed_state]") {
+    rill::KeyedState<const char*, int> counts(16);
+    const std::string a = "alpha";
+    const std::string b = "alpha";  // equal bytes, another address
+    REQUIRE(a.c_str() != b.c_str());
+    ++counts[a.c_str()];
+    ++counts[b.c_str()];
+    CHECK(counts.size() == 1);
+    const int* found = counts.find("alpha");
+    REQUIRE(found != nullptr);
+    CHECK(*found == 2);
+    CHECK(counts.find("beta") == nullptr);
+    CHECK(counts.erase(b.c_str()));
+    CHECK(counts.empty());
+}

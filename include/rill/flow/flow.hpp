@@ -94,7 +94,7 @@ class StreamStages {
     template <class F>
     auto map(std::string name, F f, StageOptions options = {}) {
         if constexpr (!std::is_invocable_v<F&, T&&>) {
-            [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
+            detail::stage_cannot_take<T&&, F>();
             return self();
         } else {
             using Out = std::remove_cvref_t<std::invoke_result_t<F&, T&&>>;
@@ -108,7 +108,7 @@ class StreamStages {
     template <class F>
     auto filter(std::string name, F f, StageOptions options = {}) {
         if constexpr (!std::is_invocable_r_v<bool, F&, const T&>) {
-            [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
+            detail::stage_cannot_take<const T&, F>();
             return self();
         } else {
             return add<T, detail::FilterStage<T, F>>(std::move(name), std::move(f), options);
@@ -123,7 +123,7 @@ class StreamStages {
             [[maybe_unused]] detail::flat_map_output_unknown<T, F> error;
             return self();
         } else if constexpr (!std::is_invocable_v<F&, T&&, Emitter<O>&>) {
-            [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
+            detail::stage_cannot_take<T&&, F, Emitter<O>&>();
             return self();
         } else {
             static_assert(detail::check_item<O>());
@@ -139,9 +139,7 @@ class StreamStages {
             [[maybe_unused]] detail::flat_map_output_unknown<T, F> error;
             return self();
         } else if constexpr (!std::is_invocable_v<F&, std::span<T>, Emitter<O>&>) {
-            [[maybe_unused]] detail::stage_input_mismatch<std::span<T>,
-                                                          detail::first_parameter_t<F>>
-                error;
+            detail::stage_cannot_take<std::span<T>, F, Emitter<O>&>();
             return self();
         } else {
             static_assert(detail::check_item<O>());
@@ -158,7 +156,7 @@ class StreamStages {
         } else if constexpr (std::is_invocable_v<F&, std::span<T>>) {
             add_consumer<detail::BatchSinkStage<T, F>>(std::move(name), std::move(f), options);
         } else {
-            [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
+            detail::stage_cannot_take<T&&, F>();
         }
     }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rill/detail/deadline.hpp"
 #include "rill/flow/stage_metrics.hpp"
 
 namespace rill {
@@ -51,9 +52,10 @@ class StageError : public std::runtime_error {
 
 struct StopReport {
     struct InFlight {
-        std::string stage;
-        std::size_t queued = 0;      ///< in the ring in front of the stage
-        std::uint64_t in_stage = 0;  ///< taken by the stage, not yet accounted for
+        std::string stage;              ///< the metrics row's name (`stage[j]` for a replica)
+        std::size_t queued = 0;         ///< in the rings in front of the stage
+        std::size_t held_upstream = 0;  ///< held by its producers for lack of room
+        std::uint64_t in_stage = 0;     ///< taken by the stage, not yet accounted for
     };
     /// True when the flow drained before the deadline.
     bool drained = false;
@@ -67,28 +69,33 @@ class Run {
     Run(Run&&) noexcept = default;
     Run& operator=(Run&& other) noexcept;
     /// Cancels the run if it is still going and waits for it (errors are not rethrown here).
+    /// A cancel stops the run between batches, not inside user code: a stage stuck in its own
+    /// code (a blocking call that never returns) keeps the destructor waiting. Use stop() with a
+    /// deadline to learn which stage holds items, and give such calls timeouts of their own.
     ~Run();
 
     /// Waits for the end of the run. Rethrows a fail-fast stage error as StageError.
     RunStatus wait();
     /// As wait(), but gives up at the deadline: std::nullopt while the run is still going.
+    /// wait_for saturates: hours::max() waits as wait() does; a timeout <= 0 only looks.
     std::optional<RunStatus> wait_until(std::chrono::steady_clock::time_point deadline);
     template <class Rep, class Period>
     std::optional<RunStatus> wait_for(std::chrono::duration<Rep, Period> timeout) {
-        return wait_until(std::chrono::steady_clock::now() +
-                          std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+        return wait_until(detail::deadline_after(timeout));
     }
 
     /// Aborts: sources stop, items not yet processed are dropped (and counted), every worker of
     /// the run is woken. Returns at once; wait() for the end.
     void cancel() noexcept;
     /// Drains: sources stop (inlets close), the items already in the flow are processed, close
-    /// hooks run. If that takes past `deadline`, reports what each stage still held and cancels.
+    /// hooks run. If that takes past `deadline`, reports what each stage still held and cancels
+    /// (the cancel, like any, waits for a stage busy in its own code to return: see ~Run).
+    /// A timeout too long to represent (hours::max()) waits for the drain however long it takes;
+    /// one <= 0 reports and cancels at once unless the run has already ended.
     StopReport stop(std::chrono::steady_clock::time_point deadline);
     template <class Rep, class Period>
     StopReport stop(std::chrono::duration<Rep, Period> timeout) {
-        return stop(std::chrono::steady_clock::now() +
-                    std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+        return stop(detail::deadline_after(timeout));
     }
 
     [[nodiscard]] bool done() const noexcept;

@@ -9,6 +9,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <exception>
 #include <iterator>
 #include <optional>
 #include <ranges>
@@ -49,9 +50,11 @@ class Iota {
     constexpr Iota(T first, T last) noexcept : next_(first), last_(first < last ? last : first) {}
 
     SourceStatus poll(Emitter<T>& out, std::size_t max) noexcept {
-        const auto left = static_cast<std::make_unsigned_t<T>>(last_ - next_);
+        // In the unsigned type: last_ - next_ may not fit in T (iota<int>(INT_MIN, INT_MAX)).
+        using U = std::make_unsigned_t<T>;
+        const U left = static_cast<U>(static_cast<U>(last_) - static_cast<U>(next_));
         const std::size_t n = left > max ? max : static_cast<std::size_t>(left);
-        T next = next_;
+        T next = next_;  // never passes last_, so ++ stays in T
         out.emit_n(n, [&next]() noexcept { return next++; });
         next_ = next;
         return next_ == last_ ? SourceStatus::done : SourceStatus::more;
@@ -77,18 +80,37 @@ class RangeSource {
     RangeSource(const RangeSource& other) : range_(other.range_) {}
     RangeSource& operator=(const RangeSource&) = delete;
 
+    /// An element whose reading (or conversion to value_type) throws is stepped over before the
+    /// exception leaves: the stage counts it errored, and under ErrorPolicy::skip the next poll
+    /// goes on with the element after it. An iterator whose increment throws cannot go on: the
+    /// source then ends after that error.
     SourceStatus poll(Emitter<value_type>& out, std::size_t max) {
+        if (ended_) return SourceStatus::done;
         if (!it_) it_.emplace(std::ranges::begin(range_));
         auto& it = *it_;
         const auto end = std::ranges::end(range_);
-        for (std::size_t i = 0; i < max && it != end; ++i, ++it)
-            out.emit(value_type(*it));
+        for (std::size_t i = 0; i < max && it != end; ++i) {
+            std::exception_ptr failed;
+            try {
+                out.emit(value_type(*it));
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            try {
+                ++it;
+            } catch (...) {
+                ended_ = true;
+                throw;
+            }
+            if (failed) std::rethrow_exception(failed);
+        }
         return it == end ? SourceStatus::done : SourceStatus::more;
     }
 
   private:
     R range_;
     std::optional<std::ranges::iterator_t<R>> it_;
+    bool ended_ = false;
 };
 
 /// Refers to a range that outlives the flow. (std::ranges::ref_view would do, but Clang 14

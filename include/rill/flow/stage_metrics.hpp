@@ -12,7 +12,10 @@
 namespace rill {
 
 struct StageMetrics {
-    std::string name;  ///< a replica's is `name[j]`
+    std::string name;   ///< the row's: the stage's name, or `stage[j]` for replica j
+    std::string stage;  ///< the stage's name, as given to the Flow (the same for every replica)
+    std::size_t replica = 0;
+    std::size_t replicas = 1;
     unsigned worker = 0;
     std::uint64_t in = 0;        ///< items received (for a source: items produced, or failed)
     std::uint64_t out = 0;       ///< items handled successfully
@@ -20,9 +23,10 @@ struct StageMetrics {
     std::uint64_t errored = 0;   ///< items whose processing threw
     std::uint64_t dropped_on_abort = 0;
     std::uint64_t emitted = 0;  ///< items handed downstream (a flat_map may emit many per input)
-    /// Items waiting in the rings in front of the stage now (several behind replicas or a merge),
-    /// and those their producers hold for lack of room (at most a batch each).
+    /// Items waiting in the rings in front of the stage now (several behind replicas or a merge).
     std::size_t queue_depth = 0;
+    /// Items the stage's producers hold because those rings are full (at most a batch each).
+    std::size_t held_upstream = 0;
     std::size_t queue_max = 0;       ///< most items seen in one of those rings
     std::size_t queue_capacity = 0;  ///< all those rings'; 0 when chained to its upstream
 
@@ -39,8 +43,8 @@ struct FlowMetrics {
 
     /// Throws std::out_of_range naming the stage when there is none by that name.
     [[nodiscard]] const StageMetrics& at(std::string_view stage) const;
-    /// A stage's rows added up: its own, or those of its replicas `stage[j]` (queue_max is the
-    /// largest). Throws std::out_of_range when there are none.
+    /// A stage's rows added up: its own, or those of its replicas (queue_max is the largest).
+    /// Throws std::out_of_range when there are none.
     [[nodiscard]] StageMetrics sum(std::string_view stage) const;
     [[nodiscard]] bool balanced() const noexcept;
 };

@@ -70,7 +70,8 @@ struct StageOptions {
 };
 
 struct InletOptions {
-    /// Items the inlet holds before try_push fails and push waits (>= 1).
+    /// Items the inlet holds before try_push fails and push waits (1 to kMaxInletCapacity). The
+    /// inlet preallocates room for twice as many.
     std::size_t capacity = 4096;
     /// How push() waits while the inlet is full.
     WaitPolicy wait = WaitPolicy::spin_park(256, 4);
@@ -78,7 +79,9 @@ struct InletOptions {
 
 inline constexpr std::size_t kMaxStageCapacity = std::size_t{1} << 30;
 inline constexpr std::size_t kMaxStageBatch = std::size_t{1} << 16;
-inline constexpr std::size_t kMaxInletCapacity = std::size_t{1} << 30;
+/// An inlet preallocates 2 x capacity items up front (moodycamel's blocks, so that producers never
+/// allocate): 2^24 items of 64 bytes is 2 GiB already.
+inline constexpr std::size_t kMaxInletCapacity = std::size_t{1} << 24;
 inline constexpr std::size_t kMaxReplicas = 1024;  ///< the largest FlowOptions::max_replicas
 
 namespace detail {

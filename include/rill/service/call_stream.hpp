@@ -28,7 +28,7 @@ class CallStream {
     template <class F>
     auto map(std::string name, F f, StageOptions options = {}) {
         if constexpr (!std::is_invocable_v<F&, T&&>) {
-            [[maybe_unused]] detail::stage_input_mismatch<T, detail::first_parameter_t<F>> error;
+            detail::stage_cannot_take<T&&, F>();
             return *this;
         } else {
             using Out = std::remove_cvref_t<std::invoke_result_t<F&, T&&>>;

@@ -185,6 +185,31 @@ struct hash<const char*> : detail::string_hash {};
 template <>
 struct hash<char*> : detail::string_hash {};
 
+/// Key equality that agrees with rill::hash: std::equal_to<> for every key type except C strings,
+/// which rill::hash hashes by their bytes and which are therefore compared by their bytes too (two
+/// equal strings at different addresses are one key). Transparent.
+template <class K>
+struct key_equal : std::equal_to<> {};
+
+namespace detail {
+struct string_equal {
+    using is_transparent = void;
+    [[nodiscard]] static std::string_view view(std::string_view s) noexcept { return s; }
+    [[nodiscard]] static std::string_view view(const char* s) noexcept {
+        return s == nullptr ? std::string_view() : std::string_view(s);
+    }
+    template <class A, class B>
+    [[nodiscard]] bool operator()(const A& a, const B& b) const noexcept {
+        return view(a) == view(b);
+    }
+};
+}  // namespace detail
+
+template <>
+struct key_equal<const char*> : detail::string_equal {};
+template <>
+struct key_equal<char*> : detail::string_equal {};
+
 /// rill::hash of key, by its decayed type: hash_key("abc") == hash_key(std::string("abc")).
 template <class K>
 [[nodiscard]] std::uint64_t hash_key(const K& key) noexcept {

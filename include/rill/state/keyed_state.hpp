@@ -57,7 +57,7 @@ concept transparent_lookup = !std::is_same_v<std::remove_cvref_t<Q>, K> && requi
 
 }  // namespace detail
 
-template <class K, class V, class Hash = rill::hash<K>, class Eq = std::equal_to<>>
+template <class K, class V, class Hash = rill::hash<K>, class Eq = rill::key_equal<K>>
 class KeyedState {
     static_assert(std::is_nothrow_move_constructible_v<K> &&
                       std::is_nothrow_move_constructible_v<V> &&

@@ -15,10 +15,19 @@
 // one that read the key after the bump also sees the condition (the bump is a release that its
 // acquire read of epoch_ synchronizes with), so it never sleeps on a notify it missed.
 // A notify with nobody waiting costs one fence and one load: no RMW, no system call.
+//
+// The epoch is 32 bits (a futex word) and wraps. A waiter sleeps through a notify only if, between
+// its key read in prepare_wait and the futex call in wait, the epoch moved by an exact multiple of
+// 2^32, so that the futex finds the key's value again. Each bump is a notify that saw a waiter and
+// then made a FUTEX_WAKE system call (a microsecond or more), so that takes the waiter stopped in
+// that window of a few instructions for over an hour while notifies keep coming: only a thread
+// held there (by a debugger) could see it. We accept that; Linux has no 64-bit futex word.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+
+#include "rill/detail/deadline.hpp"
 
 namespace rill {
 
@@ -45,14 +54,7 @@ class EventCount {
     bool wait_until(Key key, std::chrono::steady_clock::time_point deadline) noexcept;
     template <class Rep, class Period>
     bool wait_for(Key key, std::chrono::duration<Rep, Period> timeout) noexcept {
-        using Clock = std::chrono::steady_clock;
-        const Clock::time_point now = Clock::now();
-        // Saturate instead of overflowing for huge timeouts.
-        const auto room = std::chrono::duration<double>(Clock::time_point::max() - now);
-        if (std::chrono::duration<double>(timeout) >= room) {
-            return wait_until(key, Clock::time_point::max());
-        }
-        return wait_until(key, now + std::chrono::ceil<Clock::duration>(timeout));
+        return wait_until(key, detail::deadline_after(timeout));
     }
 
     /// Wakes one waiter, if any.

@@ -30,15 +30,19 @@ std::vector<std::vector<unsigned>> place(const Graph& graph, unsigned workers) {
     // relaxed: only spreads load; any value is correct.
     const unsigned offset = g_placement_offset.fetch_add(1, std::memory_order_relaxed) % workers;
     std::vector<std::vector<unsigned>> placed;
-    std::size_t k = 0;
+    std::size_t k = 0;  // place units so far, of `automatic`
     for (const auto& node : graph.nodes) {
+        const std::size_t n = node->options.replicas;
+        // Replica j goes to the worker after replica j-1's: all on different workers while
+        // there are enough, whatever the block arithmetic would have given them.
+        const unsigned first =
+            node->options.worker
+                ? *node->options.worker
+                : static_cast<unsigned>((k * workers / automatic + offset) % workers);
+        if (!node->options.worker) k += n;
         std::vector<unsigned>& replicas = placed.emplace_back();
-        for (std::size_t j = 0; j < node->options.replicas; ++j) {
-            const auto& w = node->options.worker;
-            replicas.push_back(
-                w ? static_cast<unsigned>((*w + j) % workers)
-                  : static_cast<unsigned>((k++ * workers / automatic + offset) % workers));
-        }
+        for (std::size_t j = 0; j < n; ++j)
+            replicas.push_back(static_cast<unsigned>((first + j) % workers));
     }
     return placed;
 }

@@ -137,6 +137,9 @@ FlowMetrics RunState::metrics() const {
         const StageCounters& c = s->counters;
         StageMetrics x;
         x.name = s->name;
+        x.stage = s->stage;
+        x.replica = s->replica;
+        x.replicas = s->replicas;
         x.worker = s->worker;
         // acquire: pairs with the release stores in bump(). The outcomes are read before `in`,
         // so in >= accounted() holds for every snapshot.
@@ -152,6 +155,7 @@ FlowMetrics RunState::metrics() const {
             std::size_t depth = 0;
             for (const EdgeBase* input : s->inputs) {
                 depth += input->depth();
+                x.held_upstream += input->overflow();
                 x.queue_capacity += input->capacity();
             }
             // Items the stage has peeked but not yet released are in its hands, not queued.

@@ -16,6 +16,30 @@
 
 namespace rill {
 namespace detail {
+namespace {
+
+/// Claims, for one run, the nodes that feed only one (inlets and services); gives the claims
+/// back unless the start succeeds.
+class Claims {
+  public:
+    explicit Claims(const Graph& graph) : graph_(graph) {
+        for (; claimed_ < graph.nodes.size(); ++claimed_)
+            graph.nodes[claimed_]->claim();  // throws std::logic_error when already claimed
+    }
+    Claims(const Claims&) = delete;
+    Claims& operator=(const Claims&) = delete;
+    ~Claims() {
+        for (std::size_t i = 0; i < claimed_; ++i)
+            graph_.nodes[i]->unclaim();
+    }
+    void keep() noexcept { claimed_ = 0; }
+
+  private:
+    const Graph& graph_;
+    std::size_t claimed_ = 0;
+};
+
+}  // namespace
 
 Wiring::Wiring(const Graph& graph, RunState& state, std::vector<EventCount*> wake_handles,
                std::vector<std::shared_ptr<EventCount>> wake_owners)
@@ -49,7 +73,8 @@ bool Wiring::may_chain(int i) const {
 StageBase& Wiring::add_stage(std::unique_ptr<StageBase> stage, int i, std::string name,
                              unsigned worker, std::size_t replica, std::size_t replicas) {
     const NodeBase& node = *graph_.nodes[static_cast<std::size_t>(i)];
-    stage->name = std::move(name);
+    stage->name = replicas == 1 ? name : name + "[" + std::to_string(replica) + "]";
+    stage->stage = std::move(name);
     stage->worker = worker;
     stage->batch = batch_of(i);
     stage->on_error_policy = node.options.on_error;
@@ -99,6 +124,7 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
         }
     }
     const std::vector<std::vector<unsigned>> placed = detail::place(graph, workers());
+    detail::Claims claims(graph);  // an inlet or a service feeds one run: a second start throws
 
     auto state = std::make_shared<detail::RunState>(*this);
     std::vector<EventCount*> handles;
@@ -114,10 +140,8 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
         detail::NodeRun& run = wiring.run_of(self);
         const std::size_t replicas = placed[i].size();
         for (std::size_t j = 0; j < replicas; ++j) {
-            std::string name =
-                replicas == 1 ? node.name : node.name + "[" + std::to_string(j) + "]";
-            run.stages.push_back(&wiring.add_stage(node.instantiate(), self, std::move(name),
-                                                   placed[i][j], j, replicas));
+            run.stages.push_back(
+                &wiring.add_stage(node.instantiate(), self, node.name, placed[i][j], j, replicas));
         }
         run.workers = placed[i];
         run.tasks.assign(replicas, nullptr);
@@ -139,6 +163,7 @@ Run Runtime::start(const Flow& flow, StartOptions options) {
         state->abandon_start();  // nothing was handed over
         throw;
     }
+    claims.keep();
     return Run(std::move(state));
 }
 

@@ -3,6 +3,8 @@
 // test that builds this file checks for it (see ../CMakeLists.txt).
 //   RILL_MISMATCH_CASE 1: a map taking std::string on a stream of std::uint64_t
 //   RILL_MISMATCH_CASE 2: a sink taking std::string on a stream of std::uint64_t
+//   RILL_MISMATCH_CASE 3: a generic map whose body needs .size() (the error is the call's own,
+//   under rill::detail::generic_stage_cannot_take, not a mismatch with a placeholder type)
 
 #include <cstdint>
 #include <string>
@@ -17,7 +19,10 @@ void build_mismatched_flow() {
     });
 #elif RILL_MISMATCH_CASE == 2
     numbers.sink("sink", [](std::string s) { static_cast<void>(s); });
+#elif RILL_MISMATCH_CASE == 3
+    numbers.map("m", [](const auto& s) -> decltype(s.size()) { return s.size(); })
+        .sink("sink", [](std::size_t) {});
 #else
-#error "RILL_MISMATCH_CASE must be 1 or 2"
+#error "RILL_MISMATCH_CASE must be 1, 2 or 3"
 #endif
 }

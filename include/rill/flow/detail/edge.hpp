@@ -45,10 +45,11 @@ class EdgeBase {
     }
 
     // Null when both ends run on one worker: that worker steps both tasks in every pass and
-    // parks only after a pass in which neither made progress, so nobody needs waking. This
-    // relies on a worker keeping its tasks in flow order (Worker::pass erases, never swaps): a
-    // producer that publishes and still reports idle is followed, in the same pass, by its
-    // consumer, which sees the items.
+    // waits only after a pass in which no task made progress, so nobody needs waking. That
+    // needs every step that publishes into a ring (items, a frame, the close) or frees room in
+    // one to report progress, whatever the order of the two tasks on the worker: then the pass
+    // that published is followed by another, in which the other end sees it. (The worker's
+    // wait also makes one more pass after announcing itself, which would catch a missed one.)
     EventCount* consumer_wake = nullptr;
     EventCount* producer_wake = nullptr;
 
@@ -76,10 +77,9 @@ template <class T>
 class Edge final : public EdgeBase {
   public:
     explicit Edge(std::size_t capacity) : ring(capacity) {}
-    /// Items waiting for the consumer: in the ring, and held by the producer for lack of room.
-    [[nodiscard]] std::size_t depth() const noexcept override {
-        return ring.size_approx() + overflow();
-    }
+    /// Items waiting for the consumer in the ring (what the producer holds for lack of room is
+    /// overflow()).
+    [[nodiscard]] std::size_t depth() const noexcept override { return ring.size_approx(); }
     [[nodiscard]] std::size_t capacity() const noexcept override { return ring.capacity(); }
 
     SpscRing<T> ring;

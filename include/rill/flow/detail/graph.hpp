@@ -35,6 +35,10 @@ class NodeBase {
     /// Whether the stream it makes can be broadcast (its items can be copied).
     [[nodiscard]] virtual bool copyable_output() const noexcept = 0;
     [[nodiscard]] virtual bool keyed() const noexcept { return false; }
+    /// Sources that feed one run only (an inlet, a service) claim it at start: a second start
+    /// throws std::logic_error naming the stage. unclaim() gives back a claim whose start failed.
+    virtual void claim() const {}
+    virtual void unclaim() const noexcept {}
     /// Builds the task of a source, or the tasks and rings feeding the node's replicas from its
     /// upstreams (which are wired already).
     virtual void wire(Wiring& w, int self) const = 0;
@@ -70,6 +74,9 @@ class TypedNode : public NodeBase {
         }
     }
 
+  protected:
+    [[nodiscard]] const F& stage_object() const noexcept { return prototype_; }
+
   private:
     F prototype_;
 };
@@ -78,6 +85,13 @@ template <class T, class S>
 class SourceNode final : public TypedNode<SourceStage<T, S>, S> {
   public:
     using TypedNode<SourceStage<T, S>, S>::TypedNode;
+
+    void claim() const override {
+        if constexpr (requires(const S& s) { s.claim(); }) this->stage_object().claim();
+    }
+    void unclaim() const noexcept override {
+        if constexpr (requires(const S& s) { s.unclaim(); }) this->stage_object().unclaim();
+    }
 
     void wire(Wiring& w, int self) const override {
         NodeRun& me = w.run_of(self);

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -83,14 +82,22 @@ class InletQueue {
 
     // ---- the source task's side ---------------------------------------------------------
 
-    /// The first run to start takes the inlet; a second one fails. The queue keeps the
-    /// worker's EventCount alive, so pushes after the runtime is gone stay harmless.
-    void attach(std::shared_ptr<EventCount> source_wake) {
-        std::lock_guard lock(attach_mutex_);
-        if (wake_owner_) {
+    /// Runtime::start takes the queue for its run; a second start of the flow fails here,
+    /// before it builds anything, so the first run keeps its queue to itself. The claim is for
+    /// the queue's lifetime: what a run closed stays closed.
+    void claim() {
+        if (claimed_.exchange(true)) {
             throw std::logic_error("rill: inlet '" + name_ +
-                                   "' already feeds a run; an inlet feeds one run");
+                                   "' already feeds a run: a flow with an inlet or a service runs "
+                                   "once; build a new Flow for another run");
         }
+    }
+    /// The start that claimed the queue failed before running anything.
+    void unclaim() noexcept { claimed_.store(false); }
+
+    /// The run's source opens: pushes wake its worker from now on. The queue keeps the worker's
+    /// EventCount alive, so pushes after the runtime is gone stay harmless.
+    void attach(std::shared_ptr<EventCount> source_wake) {
         wake_owner_ = std::move(source_wake);
         // seq_cst exchange, and the fence in wake_source(): a push that did not see the pointer
         // has its item seen by the source's first poll, which comes after this.
@@ -200,8 +207,8 @@ class InletQueue {
     std::atomic<std::size_t> count_{0};
     std::atomic<bool> closed_{false};
     std::atomic<EventCount*> source_wake_{nullptr};
-    std::mutex attach_mutex_;
-    std::shared_ptr<EventCount> wake_owner_;  // set once, by attach()
+    std::atomic<bool> claimed_{false};
+    std::shared_ptr<EventCount> wake_owner_;  // set once, by attach() on the source's worker
     EventCount space_;                        // pushers waiting for room
 };
 
@@ -212,6 +219,8 @@ class InletPoller {
     using value_type = T;
     explicit InletPoller(std::shared_ptr<InletQueue<T>> queue) : queue_(std::move(queue)) {}
 
+    void claim() const { queue_->claim(); }
+    void unclaim() const noexcept { queue_->unclaim(); }
     void open(StageContext& context) { queue_->attach(context.waker()); }
     SourceStatus poll(Emitter<T>& out, std::size_t max) { return queue_->poll(out, max); }
     /// Called from any thread when the run is asked to stop or abort: pushes fail from then on

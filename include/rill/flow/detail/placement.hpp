@@ -7,10 +7,11 @@ namespace rill::detail {
 
 struct Graph;
 
-/// The worker of every replica of every node, [node][replica]. A stage that asks for worker w gets it for its
-/// first replica, and w+1, w+2, ... (mod workers) for the others. The rest go in contiguous
-/// blocks, in flow order, over all workers: neighbours share a worker, so chains form and rings
-/// cross workers rarely, and the replicas of a stage land on different workers.
+/// The worker of every replica of every node, [node][replica]. A stage's replicas go to
+/// consecutive workers (replica j to first + j, modulo the workers), so they are on different
+/// workers whenever there are as many workers as replicas. The first is the stage's `worker`
+/// option, or else the next block of a contiguous placement in flow order over all workers:
+/// neighbours share a worker, so chains form and rings cross workers rarely.
 /// Throws std::invalid_argument for a stage that asks for a worker the runtime does not have.
 [[nodiscard]] std::vector<std::vector<unsigned>> place(const Graph& graph, unsigned workers);
 

@@ -90,7 +90,7 @@ class ChunkRouter final : public Router<T> {
         std::size_t best_depth = std::numeric_limits<std::size_t>::max();
         for (std::size_t k = 1; k <= n; ++k) {
             const std::size_t j = (current_ + k) % n;
-            const std::size_t depth = edges_[j]->depth();
+            const std::size_t depth = edges_[j]->depth() + edges_[j]->overflow();
             if (depth < best_depth) {
                 best = j;
                 best_depth = depth;

@@ -100,7 +100,8 @@ class StageBase {
     }
 
     // Set by Runtime::start.
-    std::string name;
+    std::string name;   // the metrics row's: `stage`, or `stage[j]` for replica j
+    std::string stage;  // the node's
     unsigned worker = 0;
     std::size_t batch = 64;
     ErrorPolicy on_error_policy;

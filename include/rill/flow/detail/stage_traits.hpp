@@ -3,6 +3,7 @@
 // name both types: the compiler prints the template arguments of the *_mismatch structs below.
 
 #include <type_traits>
+#include <utility>
 
 #include "rill/flow/emitter.hpp"
 
@@ -90,6 +91,29 @@ struct stage_input_mismatch {
                   "rill: the stage's callable cannot take the items of the stream it is added to; "
                   "see stage_input_mismatch<stream item type, stage parameter type> above");
 };
+
+/// A generic callable (a lambda taking `auto`) whose call with the stream's items does not compile:
+/// the member below makes that call, so the compiler's own error says why.
+template <class StreamItem, class Callable, class... More>
+struct generic_stage_cannot_take {
+    using the_call =
+        decltype(std::declval<Callable&>()(std::declval<StreamItem>(), std::declval<More>()...));
+    static_assert(dependent_false<StreamItem>,
+                  "rill: the stage's generic callable cannot take the items of the stream it is "
+                  "added to; the error above, from calling it with a stream item, says why");
+};
+
+/// Reports a callable F that cannot take `StreamItem` (plus `More`, e.g. the Emitter): by the
+/// two types when F's parameter type is known, by the failing call itself when F is generic.
+template <class StreamItem, class F, class... More>
+constexpr void stage_cannot_take() {
+    if constexpr (std::is_same_v<first_parameter_t<F>, generic_parameter>) {
+        [[maybe_unused]] generic_stage_cannot_take<StreamItem, F, More...> error;
+    } else {
+        [[maybe_unused]] stage_input_mismatch<std::remove_cvref_t<StreamItem>, first_parameter_t<F>>
+            error;
+    }
+}
 
 template <class StreamItem, class Callable>
 struct flat_map_output_unknown {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rill/detail/assert.hpp"
+#include "rill/detail/deadline.hpp"
 #include "rill/flow/detail/stage_base.hpp"
 #include "rill/runtime/detail/task.hpp"
 
@@ -44,6 +45,12 @@ class FlowTask : public Task {
                 for (EdgeBase* edge : out_edges)
                     edge->close();
                 phase_ = Phase::closing;
+                // A close is news to a consumer on this worker too: report progress, so that
+                // the worker passes over its tasks again before it waits (see EdgeBase).
+                // acquire: pairs with the release in downstream_closed().
+                if (downstream_open.load(std::memory_order_acquire) != 0) {
+                    return StepResult::progress;
+                }
                 [[fallthrough]];
             }
             case Phase::closing:
@@ -143,9 +150,10 @@ class SourceTask final : public FlowTask {
   public:
     explicit SourceTask(SourceStageBase& source) : source_(source) {}
 
+    /// After a poll that found nothing, the source waits out its poll_interval: the worker parks
+    /// until then (or until woken) instead of polling it on every pass.
     [[nodiscard]] Clock::time_point next_timer() const noexcept override {
-        if (!last_idle_ || source_.poll_interval.count() == 0) return Clock::time_point::max();
-        return Clock::now() + source_.poll_interval;
+        return pacing_ ? next_poll_ : Clock::time_point::max();
     }
 
   protected:
@@ -157,13 +165,25 @@ class SourceTask final : public FlowTask {
         }
         // An inlet was closed by the stop request itself and drains what it accepted.
         if ((phase & RunState::kDraining) && !source_.drains_on_stop()) return StepResult::done;
+        if (pacing_) {
+            if (Clock::now() < next_poll_) return StepResult::idle;
+            pacing_ = false;
+        }
+        const std::uint64_t before = source_.counters.in.load(std::memory_order_relaxed);
         switch (source_.pull()) {
             case SourceStatus::more:
-                last_idle_ = false;
                 return StepResult::progress;
-            case SourceStatus::idle:
-                last_idle_ = true;
-                return StepResult::idle;
+            case SourceStatus::idle: {
+                if (source_.poll_interval.count() != 0) {
+                    pacing_ = true;  // max() (an interval too long to fit) never comes
+                    next_poll_ = deadline_after(source_.poll_interval);
+                }
+                // Items emitted before the idle are progress: a consumer on this worker that was
+                // stepped before this task gets another pass to see them.
+                // relaxed: this task is the counter's only writer.
+                const bool produced = source_.counters.in.load(std::memory_order_relaxed) != before;
+                return produced ? StepResult::progress : StepResult::idle;
+            }
             case SourceStatus::done:
                 break;
         }
@@ -172,7 +192,8 @@ class SourceTask final : public FlowTask {
 
   private:
     SourceStageBase& source_;
-    bool last_idle_ = false;
+    bool pacing_ = false;  // after an idle poll: not polled again before next_poll_
+    Clock::time_point next_poll_{};
 };
 
 template <class In>
@@ -193,14 +214,18 @@ class RingTask final : public FlowTask {
     [[nodiscard]] StepResult pump() noexcept override {
         const bool aborting = (run->phase() & RunState::kAborting) != 0;
         std::size_t limit = head_stage_.batch;
+        bool framed = false;  // pushed a frame: progress, whatever comes next
         if (framed_ != nullptr && !aborting) {
-            if (frame_pending_ && !push_frame()) return StepResult::idle;
+            if (frame_pending_) {
+                if (!push_frame()) return StepResult::idle;
+                framed = true;
+            }
             limit = std::min(limit, chunk_ - chunk_pos_);
         }
         SpscRing<In>& ring = input_.ring;
         RingSpans<In> items = ring.peek(limit);
         if (items.empty()) {
-            if (!input_.closed()) return StepResult::idle;
+            if (!input_.closed()) return framed ? StepResult::progress : StepResult::idle;
             items = ring.peek(limit);  // what was published before the close
             if (items.empty()) {
                 if (framed_ == nullptr || aborting || chunk_pos_ == 0) return StepResult::done;

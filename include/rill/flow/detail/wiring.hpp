@@ -63,7 +63,7 @@ class Wiring {
     [[nodiscard]] bool may_chain(int i) const;
     [[nodiscard]] RunState& state() noexcept { return state_; }
 
-    /// Registers a stage of node i (replica j of n), placed on `worker`.
+    /// Registers a stage of node i, named `name` (replica j of n: `name[j]`), placed on `worker`.
     StageBase& add_stage(std::unique_ptr<StageBase> stage, int i, std::string name, unsigned worker,
                          std::size_t replica, std::size_t replicas);
     FlowTask& add_task(std::unique_ptr<FlowTask> task, unsigned worker);
@@ -177,7 +177,9 @@ Outlet<T> outlet(Wiring& w, int u, unsigned worker) {
 template <class T>
 FlowTask& feed(Wiring& w, int i, const Outlet<T>& from, StageBase& s, unsigned worker) {
     if (w.may_chain(i) && from.worker == worker) {
-        EmitterBinding<T>::chain(*from.emitter, input_of<T>(s), from.batch);
+        // The buffer takes the consumer's batch: chained or not, a stage gets its input in
+        // spans of at most its own batch.
+        EmitterBinding<T>::chain(*from.emitter, input_of<T>(s), w.batch_of(i));
         from.task->chain.push_back(&s);
         return *from.task;
     }

@@ -113,16 +113,19 @@ class ServiceSlots {
 
     // ---- the caller's side -----------------------------------------------------------
 
-    /// A free slot, or nothing when every slot is in use.
+    /// A free slot, or nothing when every slot is in use (or is being given back).
     [[nodiscard]] std::optional<std::uint32_t> try_acquire() noexcept {
         std::uint32_t index = 0;
-        for (;;) {
+        for (int round = 0; round < kPopRetries; ++round) {
             if (free_.try_pop(index)) return index;
             // The ring's "empty" is per slot: a pop fails while the next index is being pushed
-            // even though it is counted in. That lasts one store: retry while one is counted.
+            // even though it is counted in. That usually lasts one store, so retry while one is
+            // counted, but not without bound: the pusher may be preempted mid-push. Then this
+            // reports no slot; a caller waiting in acquire_until is notified after the push.
             if (free_.size_approx() == 0) return std::nullopt;
             cpu_relax();
         }
+        return std::nullopt;
     }
 
     /// Waits by the options' policy for a free slot until the deadline or until closed.
@@ -306,6 +309,7 @@ class ServiceSlots {
     MpmcRing<std::uint32_t> free_;  // indexes of free slots
     std::atomic<bool> closed_{false};
     EventCount space_;  // callers waiting for a free slot
+    static constexpr int kPopRetries = 64;
 };
 
 // ---- a request in the flow ----------------------------------------------------------------

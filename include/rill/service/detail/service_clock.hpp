@@ -1,22 +1,14 @@
 #pragma once
-// The clock of a service's deadlines, and the saturating arithmetic that turns a call's timeout
-// into a deadline and into the figure its error message states.
+// The clock of a service's deadlines, and the figure a call's error message states for its
+// timeout (deadlines themselves come from detail/deadline.hpp).
 
 #include <chrono>
 
+#include "rill/detail/deadline.hpp"
+
 namespace rill::detail {
 
-using ServiceClock = std::chrono::steady_clock;
-
-/// `now + timeout`, saturated at time_point::max(); now for a timeout <= 0.
-template <class Rep, class Period>
-[[nodiscard]] ServiceClock::time_point deadline_after(
-    ServiceClock::time_point now, std::chrono::duration<Rep, Period> timeout) noexcept {
-    if (timeout <= std::chrono::duration<Rep, Period>::zero()) return now;
-    const auto room = std::chrono::duration<double>(ServiceClock::time_point::max() - now);
-    if (std::chrono::duration<double>(timeout) >= room) return ServiceClock::time_point::max();
-    return now + std::chrono::ceil<ServiceClock::duration>(timeout);
-}
+using ServiceClock = SteadyClock;
 
 /// The timeout as a message states it (saturated).
 template <class Rep, class Period>

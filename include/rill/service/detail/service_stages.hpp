@@ -31,6 +31,8 @@ class ServicePoller {
                   std::shared_ptr<InletQueue<Call<Req, Resp>>> queue)
         : slots_(std::move(slots)), inner_(std::move(queue)) {}
 
+    void claim() const { inner_.claim(); }
+    void unclaim() const noexcept { inner_.unclaim(); }
     void open(StageContext& context) { inner_.open(context); }
     SourceStatus poll(Emitter<value_type>& out, std::size_t max) { return inner_.poll(out, max); }
     /// The run stops or aborts: calls fail from now on, callers waiting for a slot return.
