@@ -1,5 +1,6 @@
 // Every ring type under concurrent producers and consumers: nothing lost, nothing duplicated,
-// FIFO per producer, for every capacity and batch size.
+// FIFO per producer, for every capacity and batch size. A ring that loses an item fails here
+// within a stall limit (10 s in release), with the ledger naming the missing items.
 
 #include <catch2/catch.hpp>
 
@@ -7,6 +8,7 @@
 
 #include "ring/ring_types.hpp"
 #include "ring/stress_harness.hpp"
+#include "support/progress_watchdog.hpp"
 #include "support/stress_config.hpp"
 
 using rill::test::RingTraits;
@@ -22,11 +24,18 @@ TEMPLATE_TEST_CASE("ring stress: checksum, per-item ledger and FIFO per producer
                                        .batch = batch,
                                        .items = rill::test::stress_items(10'000'000)};
     CAPTURE(RingTraits<TestType>::name, producers, consumers, capacity, batch, cfg.items);
+    INFO("not run when an earlier configuration stalled: it would only stall again");
+    REQUIRE(rill::test::ProgressWatchdog::stalls_so_far() == 0);
     TestType ring(capacity);
     const rill::test::StressResult r = rill::test::run_stress(ring, cfg);
-    CHECK(r.missing == 0);
-    CHECK(r.duplicated == 0);
+    INFO(r.describe());
+    CHECK_FALSE(r.stalled);
+    CHECK(r.pushed == cfg.items / static_cast<std::uint64_t>(producers) *
+                          static_cast<std::uint64_t>(producers));
+    CHECK(r.ledger.missing == 0);
+    CHECK(r.ledger.duplicated == 0);
+    CHECK(r.ledger.unexpected == 0);
     CHECK(r.out_of_order == 0);
     CHECK(r.popped_sum == r.pushed_sum);
-    CHECK(ring.size_approx() == 0);
+    if (!r.stalled) CHECK(ring.size_approx() == 0);
 }

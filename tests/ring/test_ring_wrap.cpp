@@ -44,8 +44,11 @@ TEMPLATE_TEST_CASE("position counters wrap around 2^64 without losing items", "[
                                            .batch = 5,
                                            .items = rill::test::stress_items(1'000'000, 10)};
         const rill::test::StressResult r = rill::test::run_stress(ring, cfg);
-        CHECK(r.missing == 0);
-        CHECK(r.duplicated == 0);
+        INFO(r.describe());
+        CHECK_FALSE(r.stalled);
+        CHECK(r.ledger.missing == 0);
+        CHECK(r.ledger.duplicated == 0);
+        CHECK(r.ledger.unexpected == 0);
         CHECK(r.out_of_order == 0);
         CHECK(r.popped_sum == r.pushed_sum);
     }
