@@ -1,9 +1,13 @@
 // Checksums through whole flows: every item of rill::iota(1, N + 1) reaches the sink exactly once,
 // whatever the shape (3 or 5 stages), worker count, wait policy, chaining, ring capacity and
-// batch size; and every stage accounts for every item it received.
+// batch size; and every stage accounts for every item it received. A per-item ledger at the sink
+// names what was lost or duplicated; a progress watchdog cancels a run whose sink gets nothing
+// for a stall limit (a lost item otherwise leaves the run waiting for ever), so that the ledger
+// is still printed.
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,6 +15,8 @@
 
 #include <rill/rill.hpp>
 
+#include "support/item_ledger.hpp"
+#include "support/progress_watchdog.hpp"
 #include "support/stress_config.hpp"
 
 namespace {
@@ -71,6 +77,21 @@ constexpr std::uint64_t expected_five(std::uint64_t n) {
 static_assert(expected_three(2) == 4 + 7);
 static_assert(expected_five(4) == 3 + 5 + 9);  // x = 1, 2, 4; x = 3 is dropped
 
+/// What the sink keeps, on its worker: the sum, a ledger of the inputs x it received (recovered
+/// from each output), and a count of items the watchdog reads.
+struct SinkRecord {
+    explicit SinkRecord(std::uint64_t n) : ledger(n + 1) {}
+    std::uint64_t total = 0;
+    rill::test::ItemLedger ledger;  // indexed by x, 1..n
+    std::atomic<std::uint64_t> received{0};
+    void take(std::uint64_t out, std::uint64_t x) {
+        total += out;
+        ledger.mark(x);
+        // relaxed: a progress count for the watchdog; a plain increment, one writer.
+        received.store(received.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -90,19 +111,25 @@ TEST_CASE(
     const int stages = GENERATE(3, 5);
     const std::uint64_t n = items_for(workers, wait.policy.mode, capacity, batch);
     CAPTURE(workers, wait.name, chain, capacity, batch, stages, n);
+    INFO("not run when an earlier configuration stalled: it would only stall again");
+    REQUIRE(rill::test::ProgressWatchdog::stalls_so_far() == 0);
 
     rill::Runtime& runtime = runtime_with(workers);
     REQUIRE(runtime.workers() == workers);
 
     // Every stage waits by the policy under test (it overrides the runtime's on its worker).
     const rill::StageOptions opts{.wait = wait.policy};
-    auto total = std::make_shared<std::uint64_t>(0);  // written by the sink's worker only
+    auto record = std::make_shared<SinkRecord>(n);  // written by the sink's worker only
     rill::Flow flow({.capacity = capacity, .batch = batch, .chain = chain});
     auto source = flow.source("source", rill::iota<std::uint64_t>(1, n + 1), opts);
     std::vector<std::string> names;
     std::uint64_t expected = 0;
     std::uint64_t expected_filtered = 0;
-    const auto sum = [total](std::uint64_t x) { *total += x; };
+    // The ledger is indexed by the input x, recovered from the output (3x + 1, or 2x + 1).
+    const std::uint64_t factor = stages == 3 ? 3 : 2;
+    const auto sum = [record, factor](std::uint64_t y) {
+        record->take(y, (y - 1) % factor == 0 ? (y - 1) / factor : ~std::uint64_t{0});
+    };
     if (stages == 3) {
         const auto three_x_plus_1 = [](std::uint64_t x) { return 3 * x + 1; };
         source.map("map", three_x_plus_1, opts).sink("sink", sum, opts);
@@ -122,12 +149,27 @@ TEST_CASE(
     }
 
     rill::Run run = runtime.start(flow);
-    const rill::RunStatus status = run.wait();
+    rill::RunStatus status{};
+    std::string watchdog;
+    {
+        const rill::test::ProgressWatchdog dog("flow checksum", record->received,
+                                               [&run] { run.cancel(); });
+        status = run.wait();
+        watchdog = dog.describe();
+        CHECK_FALSE(dog.stalled());
+    }
     const rill::FlowMetrics metrics = run.metrics();
     INFO(metrics);
+    // Every x in 1..n once, but for the 5-stage shape's multiples of 3, which the filter drops.
+    const rill::test::LedgerVerdict verdict = record->ledger.verdict(
+        [&](std::uint64_t x) { return x >= 1 && x <= n && (stages == 3 || x % 3 != 0); });
+    INFO(watchdog << "; " << verdict);
 
     CHECK(status == rill::RunStatus::completed);
-    CHECK(*total == expected);
+    CHECK(verdict.missing == 0);
+    CHECK(verdict.duplicated == 0);
+    CHECK(verdict.unexpected == 0);
+    CHECK(record->total == expected);
     REQUIRE(metrics.stages.size() == names.size());
     const std::uint64_t delivered = n - expected_filtered;
     for (std::size_t i = 0; i < names.size(); ++i) {
