@@ -10,8 +10,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 namespace rill::bench {
@@ -114,26 +112,19 @@ inline std::uint64_t expected_sum(std::uint64_t n, std::uint32_t rounds) {
     return sum;
 }
 
-/// Stops the benchmark binary when a case got a wrong result: a benchmark that computes the wrong
-/// thing must not report a speed.
-[[noreturn]] inline void mismatch(const std::string& name, const std::string& what) {
-    std::fprintf(stderr, "bench_replicas: %s: mismatch: %s\n", name.c_str(), what.c_str());
-    std::fflush(stderr);
-    std::abort();
-}
-
-/// Checks an iteration's outcome against the expected sum, count and order; aborts if wrong.
-inline void check(const std::string& name, const Outcome& got, std::uint64_t n,
-                  std::uint64_t expected, bool ordered) {
+/// What is wrong with an iteration's outcome against the expected sum, count and order ("" when
+/// nothing is). A case that gets one ends the binary with mismatch() (common/bench_main.hpp): a
+/// benchmark that computes the wrong thing must not report a speed.
+inline std::string check(const Outcome& got, std::uint64_t n, std::uint64_t expected,
+                         bool ordered) {
     if (got.count != n) {
-        mismatch(name,
-                 "expected " + std::to_string(n) + " items, got " + std::to_string(got.count));
+        return "expected " + std::to_string(n) + " items, got " + std::to_string(got.count);
     }
     if (got.sum != expected) {
-        mismatch(name, "checksum expected " + std::to_string(expected) + ", got " +
-                           std::to_string(got.sum));
+        return "checksum expected " + std::to_string(expected) + ", got " + std::to_string(got.sum);
     }
-    if (ordered && !got.in_order) mismatch(name, "items reached the sink out of order");
+    if (ordered && !got.in_order) return "items reached the sink out of order";
+    return "";
 }
 
 }  // namespace rill::bench

@@ -115,7 +115,10 @@ void spsc_throughput(benchmark::State& state, std::size_t capacity, std::size_t 
         team.round([&] { produce(q, next, kItemsPerRound, batch, in, spin); });
         next += kItemsPerRound;
     }
-    if (consumed_sum != sum_of_range(0, next)) state.SkipWithError("checksum mismatch");
+    if (consumed_sum != sum_of_range(0, next)) {
+        mismatch("checksum " + std::to_string(consumed_sum) + ", expected " +
+                 std::to_string(sum_of_range(0, next)));
+    }
     state.SetItemsProcessed(static_cast<std::int64_t>(next));
 }
 
@@ -146,7 +149,7 @@ void round_trip(benchmark::State& state) {
         });
         trips += kTripsPerRound;
     }
-    if (wrong != 0) state.SkipWithError("a reply did not match its request");
+    if (wrong != 0) mismatch(std::to_string(wrong) + " replies did not match their requests");
     state.SetItemsProcessed(static_cast<std::int64_t>(trips));
 }
 
@@ -194,7 +197,8 @@ void mpmc_2p2c(benchmark::State& state, std::size_t batch) {
         ++round;
     }
     if (sums[0] + sums[1] != sum_of_range(0, round * kItemsPerRound)) {
-        state.SkipWithError("checksum mismatch");
+        mismatch("checksum " + std::to_string(sums[0] + sums[1]) + ", expected " +
+                 std::to_string(sum_of_range(0, round * kItemsPerRound)));
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(round * kItemsPerRound));
 }
