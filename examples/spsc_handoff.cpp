@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,7 @@ std::uint64_t arg(int argc, char** argv, int i, std::uint64_t fallback, const ch
 }  // namespace
 
 int main(int argc, char** argv) try {
+    if (argc > 4) throw std::invalid_argument("usage: spsc_handoff [items] [capacity] [batch]");
     const std::uint64_t items = arg(argc, argv, 1, 10'000'000, "items");
     const std::size_t capacity = arg(argc, argv, 2, 1024, "capacity");
     const std::size_t batch = arg(argc, argv, 3, 64, "batch");
@@ -91,7 +93,10 @@ int main(int argc, char** argv) try {
         return 1;
     }
     return 0;
-} catch (const std::exception& e) {
+} catch (const std::invalid_argument& e) {  // a bad argument, the ring's capacity included
     std::fprintf(stderr, "spsc_handoff: %s\n", e.what());
     return 2;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "spsc_handoff: %s\n", e.what());
+    return 1;
 }
