@@ -10,18 +10,18 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "rill/detail/tsan.hpp"
 #include "rill/pool/object_pool.hpp"
 #include "rill/ring/spsc_ring.hpp"
+#include "support/progress_watchdog.hpp"
 #include "support/stress_config.hpp"
 
 namespace {
@@ -46,41 +46,21 @@ rill::ObjectPool<T> make_pool(bool locked, rill::PoolOptions options) {
     return rill::ObjectPool<T>(options);
 }
 
-/// Aborts with a message if the test is still running after `limit`: a pool that lost an index
-/// or holds one twice makes threads wait for ever (or spin in a full free list) instead of
+/// Aborts with a message when `progress` has not moved for a stall limit: a pool that lost an
+/// index or holds one twice makes threads wait for ever (or spin in a full free list) instead of
 /// failing a check.
-class Watchdog {
-  public:
-    Watchdog(std::chrono::seconds limit, const char* what)
-        : thread_([this, limit, what] {
-              std::unique_lock lock(m_);
-              if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-                  std::fprintf(stderr,
-                               "watchdog: '%s' made no end in %lld s (index lost or held "
-                               "twice?)\n",
-                               what, static_cast<long long>(limit.count()));
-                  std::abort();
-              }
-          }) {}
-    Watchdog(const Watchdog&) = delete;
-    Watchdog& operator=(const Watchdog&) = delete;
-    ~Watchdog() {
-        {
-            std::lock_guard lock(m_);
-            done_ = true;
-        }
-        cv_.notify_one();
-        thread_.join();
-    }
-
-  private:
-    std::mutex m_;
-    std::condition_variable cv_;
-    bool done_ = false;
-    std::thread thread_;  // last: starts after the members it uses
-};
-
-constexpr std::chrono::seconds kWatchdogLimit{300};
+template <class T>
+rill::test::ProgressWatchdog stall_aborts(const char* what,
+                                          const std::atomic<std::uint64_t>& progress,
+                                          rill::ObjectPool<T>& pool) {
+    return rill::test::ProgressWatchdog(what, progress, [what, &pool] {
+        std::fprintf(stderr, "%s: no progress: an index lost or held twice?\n", what);
+        const rill::PoolStats s = pool.stats();
+        std::fprintf(stderr, "%s: pool capacity %zu, in use %zu, cached %zu; aborting\n", what,
+                     s.capacity, s.in_use, s.cached);
+        std::abort();
+    });
+}
 
 #if RILL_TSAN
 #define POOL_CACHE_FORMS true  // TSan runs the locked form only
@@ -88,16 +68,27 @@ constexpr std::chrono::seconds kWatchdogLimit{300};
 #define POOL_CACHE_FORMS false, true
 #endif
 
-/// Without caches both forms run the same code: run that configuration once.
-bool same_as_other_form(bool locked, std::uint32_t caches) {
-    return !RILL_TSAN && locked && caches == 0;
+/// A form of the caches (locked or not) and how many caches there are.
+struct CacheSetup {
+    bool locked = false;
+    std::uint32_t caches = 0;
+};
+
+/// Both forms with 16 caches; without caches both forms run the same code, so only one of them.
+/// TSan builds have the locked form only.
+std::vector<CacheSetup> cache_setups() {
+    if (RILL_TSAN) return {{.locked = true, .caches = 0}, {.locked = true, .caches = 16}};
+    return {{.locked = false, .caches = 0},
+            {.locked = false, .caches = 16},
+            {.locked = true, .caches = 16}};
 }
 
 }  // namespace
 
 TEST_CASE("pool ownership stamps: an object is never held by two threads", "[pool][stress]") {
-    const bool locked = GENERATE(POOL_CACHE_FORMS);
-    const std::uint32_t caches = GENERATE(0u, 16u);
+    const CacheSetup setup = GENERATE(from_range(cache_setups()));
+    const bool locked = setup.locked;
+    const std::uint32_t caches = setup.caches;
     const int threads = GENERATE(2, 4);
     // Each thread holds up to 3 objects, so 3 per thread is the least that cannot deadlock; at
     // exactly that, a waiting thread's object may sit in another thread's cache and be stolen.
@@ -106,11 +97,10 @@ TEST_CASE("pool ownership stamps: an object is never held by two threads", "[poo
     // (the 4 without caches run once, since both forms are the same code there).
     const std::uint64_t cycles = rill::test::stress_items(100'000'000, 200) / 8;
     CAPTURE(locked, caches, threads, capacity, cycles);
-    if (same_as_other_form(locked, caches)) return;
     rill::ObjectPool<Stamped> pool = make_pool<Stamped>(
         locked, {.capacity = capacity, .thread_caches = caches, .cache_items = 8});
-    const Watchdog dog(kWatchdogLimit, "pool ownership stamps");
-    std::atomic<std::uint64_t> double_owned{0}, lost_stamp{0}, empty{0};
+    std::atomic<std::uint64_t> double_owned{0}, lost_stamp{0}, empty{0}, progress{0};
+    const auto dog = stall_aborts("pool ownership stamps", progress, pool);
     std::vector<std::thread> workers;
     for (int t = 1; t <= threads; ++t) {
         workers.emplace_back([&, t] {
@@ -119,6 +109,8 @@ TEST_CASE("pool ownership stamps: an object is never held by two threads", "[poo
             // Hold up to 3 objects at once so that objects move between caches and threads.
             rill::Pooled<Stamped> held[3];
             for (std::uint64_t i = 0; i < mine; ++i) {
+                // relaxed: a progress count for the watchdog, every 1024 cycles.
+                if (i % 1024 == 0) progress.fetch_add(1, std::memory_order_relaxed);
                 rill::Pooled<Stamped>& h = held[i % 3];
                 if (h) {
                     if (h->owner.exchange(0) != me) lost_stamp.fetch_add(1);
@@ -148,15 +140,16 @@ TEST_CASE("pool ownership stamps: an object is never held by two threads", "[poo
 }
 
 TEST_CASE("pooled payloads recycle across threads through an SpscRing", "[pool][stress]") {
-    const bool locked = GENERATE(POOL_CACHE_FORMS);
-    const std::uint32_t caches = GENERATE(0u, 16u);
+    const CacheSetup setup = GENERATE(from_range(cache_setups()));
+    const bool locked = setup.locked;
+    const std::uint32_t caches = setup.caches;
     const std::uint64_t items = rill::test::stress_items(10'000'000, 100);
     constexpr std::size_t kCapacity = 256;
     CAPTURE(locked, caches, items);
-    if (same_as_other_form(locked, caches)) return;
     rill::ObjectPool<Payload> pool =
         make_pool<Payload>(locked, {.capacity = kCapacity, .thread_caches = caches});
-    const Watchdog dog(kWatchdogLimit, "pooled payloads recycle");
+    std::atomic<std::uint64_t> consumed{0};
+    const auto dog = stall_aborts("pooled payloads recycle", consumed, pool);
     rill::SpscRing<rill::Pooled<Payload>> ring(64);
     std::uint64_t consumer_sum = 0, bad_payloads = 0;
 
@@ -167,7 +160,7 @@ TEST_CASE("pooled payloads recycle across threads through an SpscRing", "[pool][
                 std::this_thread::yield();
                 continue;
             }
-            ++got;
+            consumed.store(++got, std::memory_order_relaxed);  // relaxed: for the watchdog
             consumer_sum += p->seq;
             if (p->words[p->seq % p->words.size()] != p->seq) ++bad_payloads;
             p.reset();  // back to the pool from this thread
@@ -187,8 +180,22 @@ TEST_CASE("pooled payloads recycle across threads through an SpscRing", "[pool][
     CHECK(bad_payloads == 0);
     const rill::PoolStats s = pool.stats();
     CHECK(s.in_use == 0);
-    CHECK(s.cached + (s.capacity - s.in_use - s.cached) == kCapacity);  // every object is free
+    CHECK(s.capacity == kCapacity);
+    CHECK(s.cached <= kCapacity);
     CHECK(s.high_water <= kCapacity);
+    // Every object is free: the pool hands out all of them again, each once, and then no more.
+    std::vector<rill::Pooled<Payload>> all;
+    std::set<const Payload*> distinct;
+    for (std::size_t i = 0; i < kCapacity; ++i) {
+        rill::Pooled<Payload> p = pool.try_acquire();
+        if (!p) break;
+        distinct.insert(p.get());
+        all.push_back(std::move(p));
+    }
+    CHECK(all.size() == kCapacity);
+    CHECK(distinct.size() == all.size());
+    CHECK_FALSE(pool.try_acquire());
+    CHECK(pool.stats().in_use == kCapacity);
 }
 
 TEST_CASE("thieves empty caches whose owners are taking and returning at the same time",
@@ -207,7 +214,6 @@ TEST_CASE("thieves empty caches whose owners are taking and returning at the sam
     CAPTURE(locked, rounds);
     rill::ObjectPool<Stamped> pool =
         make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 16, .cache_items = 64});
-    const Watchdog dog(kWatchdogLimit, "thieves empty caches");
     // Ring k carries objects from thread k to thread k+1; room for the whole pool.
     std::vector<std::unique_ptr<rill::SpscRing<rill::Pooled<Stamped>>>> rings;
     for (std::uint32_t k = 0; k < kThreads; ++k)
@@ -216,6 +222,7 @@ TEST_CASE("thieves empty caches whose owners are taking and returning at the sam
     std::atomic<std::int64_t> in_transit{0};
     std::atomic<std::uint32_t> finished{0};
     std::atomic<bool> stop{false};
+    const auto dog = stall_aborts("thieves empty caches", taken, pool);
     std::thread reader([&] {
         // relaxed: a stop flag; the workers are joined before anything is checked.
         while (!stop.load(std::memory_order_relaxed)) {
@@ -288,9 +295,11 @@ TEST_CASE("objects left in the caches of idle or exited threads reach a parked w
     CAPTURE(locked, rill::to_string(policy), rounds);
     rill::ObjectPool<Stamped> pool =
         make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 16, .cache_items = 8});
-    const Watchdog dog(kWatchdogLimit, "objects left in caches");
+    std::atomic<std::uint64_t> rounds_done{0};
+    const auto dog = stall_aborts("objects left in caches", rounds_done, pool);
     std::uint64_t timeouts = 0, double_owned = 0;
     for (std::uint64_t r = 0; r < rounds; ++r) {
+        rounds_done.store(r, std::memory_order_relaxed);  // relaxed: for the watchdog
         rill::Pooled<Stamped> mine[kCapacity - 1];
         for (auto& h : mine)
             h = pool.acquire(policy);
@@ -342,13 +351,14 @@ TEST_CASE("threads that come and go leave objects in caches that waiters still r
     CAPTURE(locked, waves);
     rill::ObjectPool<Stamped> pool =
         make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 3, .cache_items = 8});
-    const Watchdog dog(kWatchdogLimit, "threads that come and go");
-    std::atomic<std::uint64_t> double_owned{0}, lost_stamp{0}, timeouts{0}, taken{0};
+    std::atomic<std::uint64_t> double_owned{0}, lost_stamp{0}, timeouts{0}, taken{0}, progress{0};
+    const auto dog = stall_aborts("threads that come and go", progress, pool);
     std::atomic<bool> stop{false};
     const auto use = [&](rill::Pooled<Stamped>& h, std::uint32_t me) {
         if (h->owner.exchange(me) != 0) double_owned.fetch_add(1);
         ++h->uses;
         taken.fetch_add(1);
+        progress.fetch_add(1, std::memory_order_relaxed);  // relaxed: for the watchdog
         if (h->owner.exchange(0) != me) lost_stamp.fetch_add(1);
     };
     std::vector<std::thread> waiters;
@@ -390,6 +400,7 @@ TEST_CASE("threads that come and go leave objects in caches that waiters still r
         }
         for (auto& t : short_lived)
             t.join();
+        progress.fetch_add(1, std::memory_order_relaxed);  // relaxed: for the watchdog
     }
     stop = true;
     for (auto& w : waiters)
