@@ -12,6 +12,7 @@
 
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/waiter.hpp"
+#include "support/progress_watchdog.hpp"
 #include "support/stress_config.hpp"
 
 using namespace std::chrono_literals;
@@ -20,8 +21,8 @@ using Clock = std::chrono::steady_clock;
 TEST_CASE("park/unpark storm: every round's wake-up arrives", "[wait][stress]") {
     // Two threads pass a token back and forth; each waits for its turn with a park-only policy, so
     // every wait that does not find the token already there goes through prepare_wait + futex.
-    // A lost wake-up leaves both threads asleep; the watchdog notices the stalled counter, records
-    // the failure and frees them.
+    // A lost wake-up leaves both threads asleep; the progress watchdog notices the stalled token,
+    // records the failure and frees them.
     const std::uint64_t rounds = rill::test::stress_items(300'000, 10);
     std::atomic<std::uint64_t> token{0};  // even: ping's turn, odd: pong's turn
     std::atomic<bool> stalled{false};
@@ -40,25 +41,17 @@ TEST_CASE("park/unpark storm: every round's wake-up arrives", "[wait][stress]") 
         }
         stats = waiter.stats();
     };
-    std::thread ping(player, 0, std::ref(ping_ec), std::ref(pong_ec), std::ref(ping_stats));
-    std::thread pong(player, 1, std::ref(pong_ec), std::ref(ping_ec), std::ref(pong_stats));
-
-    std::uint64_t last = 0;
-    auto last_change = Clock::now();
-    while (token.load() < 2 * rounds && !stalled.load()) {
-        std::this_thread::sleep_for(50ms);
-        const std::uint64_t now_token = token.load();
-        if (now_token != last) {
-            last = now_token;
-            last_change = Clock::now();
-        } else if (Clock::now() - last_change > 5s) {
+    {
+        const rill::test::ProgressWatchdog dog("park/unpark storm", token, [&] {
             stalled = true;  // a lost wake-up: both sleep on a token that is never coming
             ping_ec.notify_all();
             pong_ec.notify_all();
-        }
+        });
+        std::thread ping(player, 0, std::ref(ping_ec), std::ref(pong_ec), std::ref(ping_stats));
+        std::thread pong(player, 1, std::ref(pong_ec), std::ref(ping_ec), std::ref(pong_stats));
+        ping.join();
+        pong.join();
     }
-    ping.join();
-    pong.join();
     INFO("stalled at token " << token.load() << " of " << 2 * rounds);
     REQUIRE_FALSE(stalled.load());
     CHECK(token.load() == 2 * rounds);
