@@ -136,9 +136,10 @@ TEST_CASE("a pooled flow allocates nothing per item in steady state", "[runtime]
     REQUIRE(run.wait() == rill::RunStatus::cancelled);
     INFO("allocations while the sink got items " << from << " to " << to << ": " << during);
     REQUIRE(to - from >= measured);
-    CHECK(before.global_new >
-          0);                // the counting operator new is the one in use (start() allocates)
-    CHECK(before.rill > 0);  // and rill's counter too (rings, pool, emitter buffers)
+    // The counting operator new is the one in use (start() allocates), and rill's counter counts
+    // (rings, the pool, emitter buffers).
+    CHECK(before.global_new > 0);
+    CHECK(before.rill > 0);
     CHECK(during.none());
 
     const rill::FlowMetrics m = run.metrics();
