@@ -55,8 +55,14 @@ template <class Ring>
 StressResult run_stress(Ring& ring, const StressConfig& cfg) {
     const std::uint64_t per_producer = cfg.items / static_cast<std::uint64_t>(cfg.producers);
     const std::uint64_t total = per_producer * static_cast<std::uint64_t>(cfg.producers);
-    std::atomic<std::uint64_t> consumed{0};
-    std::atomic<bool> go{false}, stop{false};
+    std::atomic<std::uint64_t> consumed{0};  // the consumers' termination count
+    std::atomic<bool> go{false};
+    // The watchdog's stop flag, on a line of its own: the producers read it while the consumers
+    // hammer `consumed`.
+    struct alignas(64) StopFlag {
+        std::atomic<bool> flag{false};
+    } stop_line;
+    std::atomic<bool>& stop = stop_line.flag;
     std::vector<ItemLedger> ledgers(cfg.consumers);  // per consumer: pops per item
     std::vector<std::uint64_t> popped_sums(cfg.consumers), disorder(cfg.consumers);
     std::vector<std::uint64_t> pushed(cfg.producers);  // per producer: items it got in
@@ -70,8 +76,10 @@ StressResult run_stress(Ring& ring, const StressConfig& cfg) {
             const std::uint64_t base = static_cast<std::uint64_t>(p) << kProducerShift;
             Backoff backoff;
             std::uint64_t seq = 0;
-            // relaxed: the watchdog's stop flag; the threads are joined before anything is read.
-            while (seq < per_producer && !stop.load(std::memory_order_relaxed)) {
+            bool stopped = false;
+            // The stop flag is read only when the ring is full: a producer that never finds it
+            // full ends by itself.
+            while (seq < per_producer && !stopped) {
                 const std::size_t n = static_cast<std::size_t>(
                     std::min<std::uint64_t>(cfg.batch, per_producer - seq));
                 for (std::size_t i = 0; i < n; ++i)
@@ -85,7 +93,10 @@ StressResult run_stress(Ring& ring, const StressConfig& cfg) {
                     seq += k;
                     if (k != 0) {
                         backoff.reset();
-                    } else if (stop.load(std::memory_order_relaxed)) {  // relaxed: as above
+                    } else if (stop.load(std::memory_order_relaxed)) {
+                        // relaxed: the watchdog's stop flag; the threads are joined before
+                        // anything is read.
+                        stopped = true;
                         break;
                     } else {
                         backoff.pause();
