@@ -2,7 +2,7 @@
 // whatever the shape (3 or 5 stages), worker count, wait policy, chaining, ring capacity and
 // batch size; and every stage accounts for every item it received. A per-item ledger at the sink
 // names what was lost or duplicated; a progress watchdog cancels a run whose sink gets nothing
-// for a stall limit (a lost item otherwise leaves the run waiting for ever), so that the ledger
+// for a stall limit (a lost item can leave a run waiting for ever), so that the ledger
 // is still printed.
 
 #include <catch2/catch.hpp>
