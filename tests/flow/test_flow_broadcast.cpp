@@ -25,6 +25,7 @@
 #include <rill/rill.hpp>
 
 #include "support/stress_config.hpp"
+#include "support/watched_run.hpp"
 
 using namespace std::chrono_literals;
 
@@ -33,7 +34,6 @@ namespace {
 using Item = std::uint64_t;
 
 /// A hang detector well inside the ctest timeout, not a performance bound.
-constexpr auto kHang = 240s;
 
 rill::Runtime& runtime() {
     static rill::Runtime rt({.workers = 2, .allow_oversubscription = true});
@@ -166,30 +166,37 @@ TEST_CASE("broadcast: three consumers, one slow, each gets every item and memory
     const std::uint64_t bound = 2 * kCapacity + 4 * kBatch;
     std::uint64_t samples = 0, max_ahead = 0;
     std::vector<std::string> over_capacity;
-    const auto until = std::chrono::steady_clock::now() + kHang;
-    while (!run.done() && std::chrono::steady_clock::now() < until) {
-        // The source's count first, then (in a later snapshot) the consumer's: the consumer
-        // only moves on, so this never overstates how far ahead the source is.
-        const std::uint64_t produced = run.metrics().at("gen").in;
-        const rill::FlowMetrics m = run.metrics();
-        const std::uint64_t c_in = m.at("c").in;
-        max_ahead = std::max(max_ahead, produced > c_in ? produced - c_in : 0);
-        for (const rill::StageMetrics& row : m.stages) {
-            // queue_depth counts the ring and what its producer holds for want of room (its
-            // emitter's overflow, at most one batch; see Edge::depth and test_shutdown.cpp), so
-            // a stage with k input rings of kCapacity may show k * (kCapacity + kBatch).
-            const std::size_t rings = std::max<std::size_t>(1, row.queue_capacity / kCapacity);
-            const std::size_t room = row.queue_capacity + rings * kBatch;
-            if (row.queue_depth > room && over_capacity.size() < 10) {
-                over_capacity.push_back("'" + row.name + "' held " +
-                                        std::to_string(row.queue_depth) + " with rings of " +
-                                        std::to_string(row.queue_capacity) + " in all");
+    std::optional<rill::RunStatus> status;
+    {
+        // A run that stops moving is cancelled (and fails below) rather than sampled for ever.
+        const rill::test::ProgressWatchdog dog(
+            "broadcast", [&run] { return rill::test::run_progress(run); },
+            [&run] { run.cancel(); });
+        while (!run.done()) {
+            // The source's count first, then (in a later snapshot) the consumer's: the consumer
+            // only moves on, so this never overstates how far ahead the source is.
+            const std::uint64_t produced = run.metrics().at("gen").in;
+            const rill::FlowMetrics m = run.metrics();
+            const std::uint64_t c_in = m.at("c").in;
+            max_ahead = std::max(max_ahead, produced > c_in ? produced - c_in : 0);
+            for (const rill::StageMetrics& row : m.stages) {
+                // queue_depth counts the ring and what its producer holds for want of room (its
+                // emitter's overflow, at most one batch; see Edge::depth and test_shutdown.cpp), so
+                // a stage with k input rings of kCapacity may show k * (kCapacity + kBatch).
+                const std::size_t rings = std::max<std::size_t>(1, row.queue_capacity / kCapacity);
+                const std::size_t room = row.queue_capacity + rings * kBatch;
+                if (row.queue_depth > room && over_capacity.size() < 10) {
+                    over_capacity.push_back("'" + row.name + "' held " +
+                                            std::to_string(row.queue_depth) + " with rings of " +
+                                            std::to_string(row.queue_capacity) + " in all");
+                }
             }
+            ++samples;
+            std::this_thread::sleep_for(1ms);
         }
-        ++samples;
-        std::this_thread::sleep_for(1ms);
+        const rill::RunStatus end = run.wait();
+        if (!dog.stalled()) status = end;
     }
-    const auto status = run.wait_for(kHang);
     const rill::FlowMetrics m = run.metrics();
     INFO(m);
     INFO("samples " << samples << ", the source ran at most " << max_ahead
@@ -243,7 +250,7 @@ TEST_CASE("broadcast: a second consumer of a non-copyable stream is refused", "[
 
     // The refused consumers left nothing behind: the flow runs with its one consumer.
     rill::Run run = runtime().start(flow);
-    const auto status = run.wait_for(kHang);
+    const auto status = rill::test::wait_watched(run, "one consumer");
     INFO(run.metrics());
     REQUIRE(status);
     CHECK(*status == rill::RunStatus::completed);
@@ -318,7 +325,7 @@ TEST_CASE("merge: 2 and 3 streams of different lengths, each input's order kept"
     joined.sink("all", MergeSink{report});
 
     rill::Run run = runtime().start(flow);
-    const auto status = run.wait_for(kHang);
+    const auto status = rill::test::wait_watched(run, "merge");
     const rill::FlowMetrics m = run.metrics();
     INFO(m);
     REQUIRE(status);
@@ -401,7 +408,7 @@ TEST_CASE("merge: a diamond (broadcast, two branches, merge) delivers both branc
     rill::merge("join", a, b).sink("sink", DiamondSink{ledger});
 
     rill::Run run = runtime().start(flow);
-    const auto status = run.wait_for(kHang);
+    const auto status = rill::test::wait_watched(run, "merge");
     const rill::FlowMetrics m = run.metrics();
     INFO(m);
     REQUIRE(status);

@@ -28,6 +28,7 @@
 
 #include "support/matchers.hpp"
 #include "support/stress_config.hpp"
+#include "support/watched_run.hpp"
 
 using namespace std::chrono_literals;
 
@@ -306,7 +307,7 @@ TEST_CASE("key_by: every key meets exactly one replica, in input order, and per-
     }
 
     rill::Run run = runtime().start(flow);
-    const auto status = run.wait_for(kHang);
+    const auto status = rill::test::wait_watched(run, "key_by");
     const rill::FlowMetrics m = run.metrics();
     INFO(m);
     REQUIRE(status);
@@ -440,7 +441,7 @@ TEST_CASE("key_by: a string key partitions too", "[flow][partition]") {
         .key_by([](const Word& w) { return w.key; })
         .sink("count", o, {.replicas = 4});
     rill::Run run = runtime().start(flow);
-    const auto status = run.wait_for(kHang);
+    const auto status = rill::test::wait_watched(run, "key_by");
     INFO(run.metrics());
     REQUIRE(status);
     CHECK(*status == rill::RunStatus::completed);

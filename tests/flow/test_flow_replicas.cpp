@@ -28,6 +28,7 @@
 #include "runtime/runtime_support.hpp"
 #include "support/matchers.hpp"
 #include "support/stress_config.hpp"
+#include "support/watched_run.hpp"
 
 using namespace std::chrono_literals;
 using rill::test::Clock;
@@ -439,6 +440,8 @@ TEMPLATE_TEST_CASE(
     CAPTURE(Shape::kName, setup.name, replicas, ordered, to_string(chaining),
             distribution == rill::Distribution::round_robin ? "round_robin" : "least_loaded",
             sink_replicas, n);
+    INFO("not run when an earlier configuration stalled: it would only stall again");
+    REQUIRE(rill::test::ProgressWatchdog::stalls_so_far() == 0);
 
     // What the stage must do with iota(0, n).
     std::uint64_t filtered = 0, errored = 0, outputs = 0, output_sum = 0;
@@ -474,7 +477,7 @@ TEMPLATE_TEST_CASE(
     Shape::add(source, work_options, shared).sink("sink", sink, sink_options);
 
     rill::Run run = runtime_with(setup.workers).start(flow);
-    const std::optional<rill::RunStatus> status = run.wait_for(kHang);
+    const std::optional<rill::RunStatus> status = rill::test::wait_watched(run, "replicas");
     const rill::FlowMetrics m = run.metrics();
     INFO(m);
     REQUIRE(status);
@@ -555,7 +558,7 @@ TEST_CASE("replicas: as many as max_replicas, ordered or not", "[flow][replicas]
     MapShape::add(flow.source("source", rill::iota<Item>(0, n)), o, shared).sink("sink", sink);
 
     rill::Run run = runtime_with(2).start(flow);
-    const auto status = run.wait_for(kHang);
+    const auto status = rill::test::wait_watched(run, "many replicas");
     const rill::FlowMetrics m = run.metrics();
     INFO(m);
     REQUIRE(status);

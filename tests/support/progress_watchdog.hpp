@@ -100,19 +100,18 @@ class ProgressWatchdog {
     }
 
     void watch() {
-        using Clock = std::chrono::steady_clock;
         constexpr auto kPoll = std::chrono::milliseconds(100);
         std::unique_lock lock(m_);
         std::uint64_t last = progress_();
-        auto last_change = Clock::now();
+        auto last_change = std::chrono::steady_clock::now();
         while (!cv_.wait_for(lock, kPoll, [this] { return done_; })) {
             const std::uint64_t now_at = progress_();
             if (now_at != last) {
                 last = now_at;
-                last_change = Clock::now();
+                last_change = std::chrono::steady_clock::now();
                 continue;
             }
-            if (Clock::now() - last_change < limit_) continue;
+            if (std::chrono::steady_clock::now() - last_change < limit_) continue;
             stalled_at_ = now_at;
             stalled_ = true;
             stall_count().fetch_add(1);
