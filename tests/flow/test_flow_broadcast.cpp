@@ -143,6 +143,8 @@ TEST_CASE("broadcast: three consumers, one slow, each gets every item and memory
     constexpr std::size_t kBatch = 16;
     const std::uint64_t n = rill::test::stress_items(200'000, 10);
     CAPTURE(chain, b_replicas, n);
+    INFO("not run when an earlier configuration stalled: it would only stall again");
+    REQUIRE(rill::test::ProgressWatchdog::stalls_so_far() == 0);
 
     auto ra = std::make_shared<ConsumerReport>();
     auto rb = std::make_shared<ConsumerReport>();
@@ -306,6 +308,8 @@ TEST_CASE("merge: 2 and 3 streams of different lengths, each input's order kept"
     const std::uint64_t n = rill::test::stress_items(3'000'000, 30);
     const std::array<std::uint64_t, 3> lengths = {n, n / 2 + 7, n / 3 + 11};
     CAPTURE(inputs, chain, capacity, n);
+    INFO("not run when an earlier configuration stalled: it would only stall again");
+    REQUIRE(rill::test::ProgressWatchdog::stalls_so_far() == 0);
 
     auto report = std::make_shared<MergeReport>();
     rill::Flow flow(
@@ -366,6 +370,8 @@ TEST_CASE("merge: a diamond (broadcast, two branches, merge) delivers both branc
     const std::size_t b_replicas = GENERATE(std::size_t{1}, std::size_t{2});
     const std::uint64_t n = rill::test::stress_items(2'000'000, 30);
     CAPTURE(chain, capacity, b_replicas, n);
+    INFO("not run when an earlier configuration stalled: it would only stall again");
+    REQUIRE(rill::test::ProgressWatchdog::stalls_so_far() == 0);
 
     // x goes to 2x through branch a and 2x + 1 through branch b: the sink sees each of 0 .. 2n-1
     // once, the even ones in order and the odd ones in order.
