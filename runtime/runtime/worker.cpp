@@ -8,12 +8,14 @@
 #include <string>
 #include <system_error>
 
+#include "rill/runtime/detail/help.hpp"
 #include "rill/wait/waiter.hpp"
 
 namespace rill::detail {
 namespace {
 
 thread_local const Runtime* t_runtime = nullptr;  // the runtime whose worker this thread is
+thread_local Worker* t_worker = nullptr;
 
 std::atomic<WorkerIdleHook> g_idle_hook{nullptr};
 
@@ -94,6 +96,18 @@ WorkerStats Worker::stats() const noexcept {
             events_->waiters_approx() != 0};
 }
 
+StepResult Worker::step(Entry& entry) noexcept {
+    active_.push_back(entry.task);  // reserved: does not allocate
+    const StepResult r = entry.task->step();
+    active_.pop_back();
+    if (r == StepResult::done) {
+        entry.done = true;
+        erase_pending_ = true;
+        policy_dirty_ = true;
+    }
+    return r;
+}
+
 bool Worker::pass() noexcept {
     bool progressed = false;
     // acquire: pairs with the release in submit().
@@ -105,23 +119,21 @@ bool Worker::pass() noexcept {
         inbox_.clear();
         policy_dirty_ = true;
         progressed = true;
+        // Room for every task to be active at once (each nests at most once): no step
+        // allocates. Out of memory here ends the process, as for any noexcept step.
+        active_.reserve(tasks_.size() + 1);
     }
-    for (std::size_t i = 0; i < tasks_.size();) {
-        switch (tasks_[i].task->step()) {
-            case StepResult::progress:
-                progressed = true;
-                [[fallthrough]];
-            case StepResult::idle:
-                ++i;
-                break;
-            case StepResult::done:
-                // Erase, not swap: the order of the rest is the flow's order, which keeps a
-                // chain of tasks on one worker moving items downstream within one pass.
-                tasks_.erase(tasks_.begin() + static_cast<std::ptrdiff_t>(i));
-                policy_dirty_ = true;
-                progressed = true;
-                break;
-        }
+    // A step that helps (help_until) runs nested passes over tasks_: they mark finished entries
+    // done instead of erasing them, and never add any, so tasks_ does not move under a step.
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+        if (tasks_[i].done) continue;
+        if (step(tasks_[i]) != StepResult::idle) progressed = true;
+    }
+    if (erase_pending_) {
+        // Only here, in the outermost pass, with no step under way: dropping a keep-alive (which
+        // may end a run and free its tasks) touches nothing in use.
+        std::erase_if(tasks_, [](const Entry& e) { return e.done; });
+        erase_pending_ = false;
     }
     if (policy_dirty_) {
         // relaxed: single-writer statistic.
@@ -130,10 +142,70 @@ bool Worker::pass() noexcept {
     return progressed;
 }
 
+Worker* Worker::current() noexcept {
+    return t_worker;
+}
+
+std::vector<const Task*> Worker::blocked_by_active() const {
+    std::vector<const Task*> blocked(active_.begin(), active_.end());
+    for (std::size_t k = 0; k < blocked.size(); ++k) {  // grows as upstreams are found
+        const Task* t = blocked[k];
+        for (std::size_t u = 0; u < t->upstream_count(); ++u) {
+            const Task* up = t->upstream(u);
+            if (std::find(blocked.begin(), blocked.end(), up) == blocked.end()) {
+                blocked.push_back(up);
+            }
+        }
+    }
+    return blocked;
+}
+
+bool help_until(bool (*ready)(const void*), const void* context) noexcept {
+    Worker* const worker = Worker::current();
+    if (worker == nullptr) return false;
+    worker->help_until(ready, context);
+    return true;
+}
+
+bool Worker::help_pass(const std::vector<const Task*>& blocked) noexcept {
+    bool progressed = false;
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+        Entry& e = tasks_[i];
+        if (e.done || std::find(blocked.begin(), blocked.end(), e.task) != blocked.end()) {
+            continue;
+        }
+        if (step(e) != StepResult::idle) progressed = true;
+    }
+    return progressed;
+}
+
+void Worker::help_until(bool (*ready)(const void*), const void* context) noexcept {
+    if (ready(context)) return;
+    // Computed once: the active tasks do not change while this level waits (deeper levels
+    // compute their own). Allocates, on this slow path only; out of memory ends the process.
+    const std::vector<const Task*> blocked = blocked_by_active();
+    Waiter waiter(current_policy());
+    while (!ready(context)) {
+        if (help_pass(blocked)) continue;
+        Task::Clock::time_point timer = Task::Clock::time_point::max();
+        for (const Entry& e : tasks_) {
+            if (!e.done) timer = std::min(timer, e.task->next_timer());
+        }
+        const WaitStats before = waiter.stats();
+        waiter.wait(
+            *events_, [&] { return ready(context) || help_pass(blocked); }, timer);
+        const WaitStats& after = waiter.stats();
+        publish_delta(spins_, before.spins, after.spins);
+        publish_delta(yields_, before.yields, after.yields);
+        publish_delta(parks_, before.parks, after.parks);
+    }
+}
+
 WaitPolicy Worker::current_policy() const noexcept {
     WaitPolicy best = default_policy_;
     bool overridden = false;
     for (const Entry& e : tasks_) {
+        if (e.done) continue;
         const std::optional<WaitPolicy> p = e.task->wait_policy();
         if (!p) continue;
         // A stage's own policy replaces the runtime's; among several, the most eager wins, with
@@ -149,8 +221,9 @@ WaitPolicy Worker::current_policy() const noexcept {
 
 Task::Clock::time_point Worker::next_timer() const noexcept {
     Task::Clock::time_point t = Task::Clock::time_point::max();
-    for (const Entry& e : tasks_)
-        t = std::min(t, e.task->next_timer());
+    for (const Entry& e : tasks_) {
+        if (!e.done) t = std::min(t, e.task->next_timer());
+    }
     return t;
 }
 
@@ -168,6 +241,7 @@ void set_worker_idle_hook(WorkerIdleHook hook) noexcept {
 
 void Worker::run() noexcept {
     t_runtime = &owner_;
+    t_worker = this;
     std::optional<Waiter> waiter;
     for (;;) {
         // quit_ is read before the pass, never after it. quit_and_join() comes after every

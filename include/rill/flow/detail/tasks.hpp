@@ -69,6 +69,9 @@ class FlowTask : public Task {
         return StepResult::done;
     }
 
+    [[nodiscard]] std::size_t upstream_count() const noexcept final { return upstreams.size(); }
+    [[nodiscard]] const Task* upstream(std::size_t i) const noexcept final { return upstreams[i]; }
+
     [[nodiscard]] std::optional<WaitPolicy> wait_policy() const noexcept final {
         for (const StageBase* s : chain) {
             if (s->wait) return s->wait;

@@ -5,6 +5,7 @@
 // RuntimeAccess (runtime_access.hpp).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -32,6 +33,13 @@ class Task {
     /// When an idle task wants to be stepped again without a notification.
     [[nodiscard]] virtual Clock::time_point next_timer() const noexcept {
         return Clock::time_point::max();
+    }
+    /// The tasks whose output this one reads: a task that waits for room downstream is never
+    /// helped by stepping one of these (see help.hpp).
+    [[nodiscard]] virtual std::size_t upstream_count() const noexcept { return 0; }
+    [[nodiscard]] virtual const Task* upstream(std::size_t i) const noexcept {
+        static_cast<void>(i);
+        return nullptr;
     }
     /// The wait policy this task asks of its worker, if any.
     [[nodiscard]] virtual std::optional<WaitPolicy> wait_policy() const noexcept {
