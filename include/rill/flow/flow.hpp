@@ -28,6 +28,7 @@
 #include "rill/flow/detail/graph.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
 #include "rill/flow/inlet.hpp"
+#include "rill/flow/outlet.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_options.hpp"
 
@@ -158,6 +159,17 @@ class StreamStages {
         } else {
             detail::stage_cannot_take<T&&, F>();
         }
+    }
+
+    /// The end of the stream, read by application threads through the returned Outlet (see
+    /// outlet.hpp). Its stage is named `name`; `options` place it like any stage.
+    [[nodiscard]] Outlet<T> outlet(std::string name, OutletOptions outlet_options = {},
+                                   StageOptions options = {}) {
+        detail::validate_outlet_options(name, outlet_options);
+        auto queue = std::make_shared<detail::OutletQueue<T>>(name, outlet_options);
+        add_consumer<detail::OutletStage<T>>(std::move(name), detail::OutletTarget<T>{queue},
+                                             options);
+        return Outlet<T>(std::move(queue));
     }
 
   protected:

@@ -92,7 +92,17 @@ void RunState::wake_all() noexcept {
 void RunState::task_done() noexcept {
     {
         std::lock_guard lock(mutex_);
-        if (--remaining_ != 0) return;
+        if (remaining_ != 1) {
+            --remaining_;
+            return;
+        }
+    }
+    // The last task: every other one is done, so no stage runs any more.
+    for (const auto& stage : stages)
+        stage->run_ended();
+    {
+        std::lock_guard lock(mutex_);
+        --remaining_;
         // The status is decided here, once: requests that come after the end change nothing.
         const unsigned phase = this->phase();
         status_ = deadline_hit_              ? RunStatus::deadline_exceeded

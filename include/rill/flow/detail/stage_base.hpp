@@ -38,6 +38,9 @@ class StageBase {
     /// The user's open(StageContext&) and close() hooks, when the stage object has them.
     virtual void open(StageContext&) {}
     virtual void close() {}
+    /// Called once the whole run has ended, however it ended (also for a stage whose open()
+    /// never ran), from the thread that ended it.
+    virtual void run_ended() noexcept {}
 
     /// An exception from the stage's code, for the item in hand: counts it (the caller counts)
     /// and applies the error policy. Returns whether to go on with the rest of the batch.

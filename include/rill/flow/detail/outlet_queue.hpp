@@ -1,0 +1,199 @@
+#pragma once
+// OutletQueue<T>: the bounded ring between a flow's outlet stage (the producer, on a worker) and
+// the application threads that read it through Outlet<T> handles. OutletStage<T> is that stage.
+//
+// Bound and backpressure: the ring holds `capacity` items. A full ring makes the outlet stage
+// wait inside its step (help_until: its worker runs its other tasks meanwhile) until a reader
+// pops, and so holds the flow back as any slow stage does.
+// Wake-ups, both ways through EventCounts: the stage notifies `not_empty_` after each batch it
+// pushed, a reader notifies the stage's worker after a pop. The worker's EventCount pointer is
+// stored in open(), before the stage's first push; a reader reads it only after a pop, which
+// acquired that push, so it always sees it.
+// End of stream: close() (the stage's close hook, and the end of the run as a backstop) sets
+// closed_ after every push. A reader that finds the ring empty reads closed_ (acquire) and then
+// the ring again: what was pushed before the close is visible, so empty-after-closed is the end.
+// Nobody reading: when the last Outlet handle goes, further items fail the stage (its error
+// policy counts them); they are never dropped unseen.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "rill/flow/detail/run_state.hpp"
+#include "rill/flow/detail/stage_base.hpp"
+#include "rill/flow/stage_context.hpp"
+#include "rill/flow/stage_options.hpp"
+#include "rill/ring/mpmc_ring.hpp"
+#include "rill/runtime/detail/help.hpp"
+#include "rill/wait/event_count.hpp"
+#include "rill/wait/waiter.hpp"
+
+namespace rill::detail {
+
+template <class T>
+class OutletQueue {
+  public:
+    OutletQueue(std::string name, OutletOptions options)
+        : name_(std::move(name)), options_(options), ring_(options.capacity) {}
+
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+    [[nodiscard]] std::size_t size_approx() const noexcept { return ring_.size_approx(); }
+
+    /// One run only, as for an inlet (see InletQueue::claim).
+    void claim() {
+        if (claimed_.exchange(true)) {
+            throw std::logic_error("rill: outlet '" + name_ +
+                                   "' already serves a run: a flow with an outlet runs once; "
+                                   "build a new Flow for another run");
+        }
+    }
+    void unclaim() noexcept { claimed_.store(false); }
+
+    // ---- the readers' side --------------------------------------------------------------
+
+    [[nodiscard]] std::optional<T> try_pop() noexcept {
+        std::optional<T> item = ring_.try_pop();
+        if (item) wake_producer();
+        return item;
+    }
+
+    /// An item, waiting by the options' policy; empty at the end of the stream or the deadline.
+    [[nodiscard]] std::optional<T> pop_until(std::chrono::steady_clock::time_point deadline) {
+        std::optional<T> item;
+        Waiter waiter(options_.wait);
+        waiter.wait(
+            not_empty_,
+            [&] {
+                item = try_pop();
+                return item.has_value() || ended();
+            },
+            deadline);
+        return item;
+    }
+
+    /// Closed, and everything pushed before the close has been popped.
+    [[nodiscard]] bool ended() const noexcept {
+        // acquire: pairs with the release in close(); then the pushes before it are visible.
+        return closed_.load(std::memory_order_acquire) && ring_.empty_approx();
+    }
+
+    /// The last Outlet handle is gone.
+    void abandon() noexcept {
+        abandoned_.store(true);
+        wake_producer_always();
+    }
+
+    // ---- the outlet stage's side --------------------------------------------------------
+
+    void open(const std::shared_ptr<EventCount>& producer_wake) noexcept {
+        producer_wake_owner_ = producer_wake;
+        // relaxed: read by readers only after a pop, which acquires a push made after this.
+        producer_wake_.store(producer_wake.get(), std::memory_order_relaxed);
+    }
+    /// Moves as many of `items` as fit into the ring; returns how many.
+    [[nodiscard]] std::size_t push(std::span<T> items) noexcept {
+        const std::size_t n =
+            ring_.try_push_n(std::make_move_iterator(items.begin()), items.size());
+        if (n != 0 && not_empty_.has_waiters()) not_empty_.notify_all();
+        return n;
+    }
+    [[nodiscard]] bool has_room() const noexcept { return ring_.size_approx() < ring_.capacity(); }
+    [[nodiscard]] bool abandoned() const noexcept { return abandoned_.load(); }
+
+    /// End of stream. Idempotent.
+    void close() noexcept {
+        // release: pairs with the acquire in ended(); orders every push before it.
+        closed_.store(true, std::memory_order_release);
+        not_empty_.notify_all();
+    }
+
+  private:
+    void wake_producer() noexcept {
+        // relaxed: see open(). has_waiters() fences the pop before it reads the waiter count.
+        EventCount* wake = producer_wake_.load(std::memory_order_relaxed);
+        if (wake != nullptr && wake->has_waiters()) wake->notify_one();
+    }
+    void wake_producer_always() noexcept {
+        EventCount* wake = producer_wake_.load();
+        if (wake != nullptr) wake->notify_all();
+    }
+
+    const std::string name_;
+    const OutletOptions options_;
+    MpmcRing<T> ring_;
+    std::atomic<bool> claimed_{false};
+    std::atomic<bool> closed_{false};
+    std::atomic<bool> abandoned_{false};
+    std::atomic<EventCount*> producer_wake_{nullptr};
+    std::shared_ptr<EventCount> producer_wake_owner_;  // set by open(), before any push
+    EventCount not_empty_;                             // readers waiting for an item
+};
+
+/// The prototype of an outlet stage in the Flow: the queue it feeds.
+template <class T>
+struct OutletTarget {
+    std::shared_ptr<OutletQueue<T>> queue;
+    void claim() const { queue->claim(); }
+    void unclaim() const noexcept { queue->unclaim(); }
+};
+
+/// The stage at the end of a stream that hands its items to the application: one push per batch
+/// (as many as fit), waiting for room as a full ring requires.
+template <class T>
+class OutletStage final : public StageBase, public Consumer<T> {
+  public:
+    explicit OutletStage(OutletTarget<T> target) : queue_(std::move(target.queue)) {}
+
+    void open(StageContext& context) override { queue_->open(context.waker()); }
+    void close() override { queue_->close(); }
+    void run_ended() noexcept override { queue_->close(); }
+
+    void consume(std::span<T> items) noexcept override {
+        const std::size_t n = items.size();
+        begin_batch(n);
+        Tally tally;
+        std::size_t i = 0;
+        for (;;) {
+            i += queue_->push(items.subspan(i));
+            if (i == n) break;
+            if (queue_->abandoned()) {
+                // Nobody will read the rest: an error of this stage, counted by its policy.
+                try {
+                    throw std::logic_error("rill: outlet '" + queue_->name() +
+                                           "': every Outlet handle was destroyed while its run "
+                                           "was going, so nobody reads its items");
+                } catch (...) {
+                    static_cast<void>(on_error());
+                }
+                tally.errored = n - i;
+                break;
+            }
+            if (aborting()) {
+                tally.dropped = n - i;
+                break;
+            }
+            const auto ready = [](const void* self) noexcept {
+                const auto& s = *static_cast<const OutletStage*>(self);
+                return s.queue_->has_room() || s.queue_->abandoned() || s.aborting();
+            };
+            if (!help_until(ready, this)) break;  // not on a worker: never, for a bound stage
+        }
+        finish_batch(n, tally);
+    }
+
+  private:
+    [[nodiscard]] bool aborting() const noexcept {
+        return (run->phase() & RunState::kAborting) != 0;
+    }
+
+    std::shared_ptr<OutletQueue<T>> queue_;
+};
+
+}  // namespace rill::detail
