@@ -105,7 +105,7 @@ TEST_CASE("expansion: one input expanding to a million outputs holds a batch, no
             .sink("sink", sink, on_w1);
     } else if (shape == "batch") {
         flow.source("seed", rill::iota<std::uint64_t>(0, 2), {.worker = 0})
-            .batch("expand",
+            .per_batch("expand",
                    [](std::span<std::uint64_t> seeds, rill::Emitter<Counted>& out) {
                        for (std::size_t s = 0; s < seeds.size(); ++s) {
                            for (std::uint64_t i = 0; i < kExpansion; ++i)

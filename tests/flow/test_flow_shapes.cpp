@@ -92,7 +92,7 @@ TEST_CASE("flow shapes: a batch stage takes whole input batches and emits what i
     rill::Flow flow({.capacity = 256, .batch = kBatch, .chain = chain});
     // One output per input batch: its size and its sum.
     flow.source("source", rill::iota<std::uint64_t>(1, kItems + 1))
-        .batch("per_batch",
+        .per_batch("per_batch",
                [](std::span<std::uint64_t> xs,
                   rill::Emitter<std::pair<std::size_t, std::uint64_t>>& out) {
                    std::uint64_t sum = 0;
@@ -130,7 +130,7 @@ TEST_CASE("flow shapes: a stage's batch bounds its input spans, chained to its p
     auto sizes = std::make_shared<std::vector<std::size_t>>();
     rill::Flow flow({.batch = 64, .chain = chain});
     flow.source("numbers", rill::iota<std::uint64_t>(1, 21))
-        .batch("fives",
+        .per_batch("fives",
                [sizes](std::span<std::uint64_t> xs, rill::Emitter<std::uint64_t>& out) {
                    sizes->push_back(xs.size());
                    for (const std::uint64_t x : xs)
@@ -478,7 +478,7 @@ TEST_CASE("flow items: move-only items (std::unique_ptr<int>) through every stag
              })
         .filter("not_multiple_of_3", [](const Box& b) { return *b % 3 != 0; })
         .flat_map("pass", [](Box b, rill::Emitter<Box>& out) { out.emit(std::move(b)); })
-        .batch("batch_pass",
+        .per_batch("batch_pass",
                [](std::span<Box> boxes, rill::Emitter<Box>& out) {
                    for (Box& b : boxes)
                        out.emit(std::move(b));

@@ -94,7 +94,7 @@ std::vector<std::string> accounting_problems(const rill::FlowMetrics& m, const S
     if (!l.balanced || l.lost_edges != 0) p.push_back(l.problem);
     std::uint64_t dropped = 0;
     for (const rill::StageMetrics& s : m.stages)
-        dropped += s.dropped_on_abort;
+        dropped += s.dropped_on_cancel;
     const rill::StageMetrics& src = m.at("src");
     const rill::StageMetrics& sink = m.at("sink");
     // The ledger: whatever the source produced reached the sink or was dropped, exactly once.
@@ -294,7 +294,7 @@ TEST_CASE("a stop report accounts for every item the cancel then drops", "[runti
     for (const auto& x : report.in_flight)
         reported += x.queued + x.in_stage;
     for (const auto& s : m.stages)
-        dropped += s.dropped_on_abort;
+        dropped += s.dropped_on_cancel;
     INFO(rill::test::describe(report) << '\n' << rill::test::describe(m));
     CHECK(reported >= dropped);
 }

@@ -6,7 +6,7 @@
 // never held back. When the ring is full the items wait in the emitter's overflow, which the task
 // drains before it takes more input: that is how backpressure reaches a stage mid-batch. The
 // overflow holds at most one batch: a 1:1 stage never needs more. A stage that expands (a
-// flat_map or batch stage emitting many items per input, a source emitting past its `max`) and
+// flat_map or per_batch stage emitting many items per input, a source emitting past its `max`) and
 // finds the overflow full waits inside emit() until the ring has room, its worker running its
 // other tasks meanwhile (runtime/detail/help.hpp). So a stage's output never holds more than its
 // ring's capacity plus one batch, whatever one input expands to, and nothing is dropped.
@@ -44,7 +44,7 @@ class EmitterControl {
   public:
     [[nodiscard]] virtual bool has_overflow() const noexcept = 0;
     /// Moves overflow into the ring; returns whether anything moved.
-    virtual bool drain_overflow() noexcept = 0;
+    virtual bool flush_overflow() noexcept = 0;
     [[nodiscard]] virtual std::size_t overflow_size() const noexcept = 0;
 
   protected:
@@ -126,7 +126,7 @@ class Emitter final : public detail::EmitterControl {
     [[nodiscard]] bool has_overflow() const noexcept override { return overflow_count_ != 0; }
     [[nodiscard]] std::size_t overflow_size() const noexcept override { return overflow_count_; }
 
-    bool drain_overflow() noexcept override {
+    bool flush_overflow() noexcept override {
         std::size_t moved = 0;
         while (has_overflow()) {
             const RingSpans<T> slots = edge_->ring.claim(overflow_count_);
@@ -164,7 +164,7 @@ class Emitter final : public detail::EmitterControl {
             // them, up to one batch; past that, wait for room (see the top of this file).
             if (overflow_count_ < overflow_capacity_) break;
             wait_for_room();
-            drain_overflow();
+            flush_overflow();
             if (has_overflow()) break;  // room for some, not all: there is room in the overflow
         }
         std::construct_at(&overflow_[(overflow_head_ + overflow_count_) % overflow_capacity_],
@@ -282,37 +282,4 @@ class Emitter final : public detail::EmitterControl {
     std::size_t overflow_count_ = 0;
 };
 
-namespace detail {
-
-/// The runtime's side of an Emitter: connects it and ends its batches.
-template <class T>
-class EmitterBinding {
-  public:
-    static void chain(Emitter<T>& e, Consumer<T>& next, std::size_t batch) {
-        e.mode_ = Emitter<T>::Mode::chained;
-        e.next_ = &next;
-        e.buffer_capacity_ = batch;
-        e.buffer_ = static_cast<T*>(allocate_aligned(batch * sizeof(T), alignof(T)));
-        e.cur_ = e.buffer_;
-        e.end_ = e.buffer_ + batch;
-    }
-    static void ring(Emitter<T>& e, Edge<T>& edge, std::size_t batch) {
-        e.mode_ = Emitter<T>::Mode::ring;
-        e.edge_ = &edge;
-        e.claim_size_ = std::min(batch, edge.ring.capacity());
-        e.overflow_capacity_ = std::max<std::size_t>(batch, 1);
-        e.overflow_ =
-            static_cast<T*>(allocate_aligned(e.overflow_capacity_ * sizeof(T), alignof(T)));
-    }
-    static void end_batch(Emitter<T>& e) noexcept { e.end_batch(); }
-    [[nodiscard]] static std::span<T> window(Emitter<T>& e, std::size_t n) noexcept {
-        return e.window(n);
-    }
-    static void commit(Emitter<T>& e, std::size_t k) noexcept { e.commit(k); }
-    [[nodiscard]] static bool bound(const Emitter<T>& e) noexcept {
-        return e.mode_ != Emitter<T>::Mode::unbound;
-    }
-};
-
-}  // namespace detail
 }  // namespace rill

@@ -87,7 +87,7 @@ class Outlet {
         explicit Reader(std::shared_ptr<detail::OutletQueue<T>> q) : queue(std::move(q)) {}
         Reader(const Reader&) = delete;
         Reader& operator=(const Reader&) = delete;
-        ~Reader() { queue->abandon(); }
+        ~Reader() { queue->reader_gone(); }
     };
     explicit Outlet(std::shared_ptr<detail::OutletQueue<T>> queue)
         : reader_(std::make_shared<Reader>(std::move(queue))) {}

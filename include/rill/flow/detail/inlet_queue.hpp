@@ -120,8 +120,8 @@ class InletQueue {
         return SourceStatus::idle;
     }
 
-    /// The run was aborted: drains the queue; returns how many items were dropped.
-    std::size_t abandon() noexcept {
+    /// The run was cancelled: empties the queue; returns how many items were dropped.
+    std::size_t cancel() noexcept {
         close();
         if (!token_) token_.emplace(queue_);
         std::size_t dropped = 0;
@@ -223,10 +223,10 @@ class InletPoller {
     void unclaim() const noexcept { queue_->unclaim(); }
     void open(StageContext& context) { queue_->attach(context.waker()); }
     SourceStatus poll(Emitter<T>& out, std::size_t max) { return queue_->poll(out, max); }
-    /// Called from any thread when the run is asked to stop or abort: pushes fail from then on
+    /// Called from any thread when the run is asked to stop or cancel: pushes fail from then on
     /// and pushers waiting for room return.
     void close_input() noexcept { queue_->close(); }
-    std::size_t abandon() noexcept { return queue_->abandon(); }
+    std::size_t cancel() noexcept { return queue_->cancel(); }
 
   private:
     std::shared_ptr<InletQueue<T>> queue_;

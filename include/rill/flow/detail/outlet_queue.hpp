@@ -27,6 +27,7 @@
 
 #include "rill/flow/detail/run_state.hpp"
 #include "rill/flow/detail/stage_base.hpp"
+#include "rill/flow/detail/stages.hpp"
 #include "rill/flow/stage_context.hpp"
 #include "rill/flow/stage_options.hpp"
 #include "rill/ring/mpmc_ring.hpp"
@@ -85,8 +86,8 @@ class OutletQueue {
     }
 
     /// The last Outlet handle is gone.
-    void abandon() noexcept {
-        abandoned_.store(true);
+    void reader_gone() noexcept {
+        reader_gone_.store(true);
         wake_producer_always();
     }
 
@@ -105,7 +106,7 @@ class OutletQueue {
         return n;
     }
     [[nodiscard]] bool has_room() const noexcept { return ring_.size_approx() < ring_.capacity(); }
-    [[nodiscard]] bool abandoned() const noexcept { return abandoned_.load(); }
+    [[nodiscard]] bool no_reader() const noexcept { return reader_gone_.load(); }
 
     /// End of stream. Idempotent.
     void close() noexcept {
@@ -130,7 +131,7 @@ class OutletQueue {
     MpmcRing<T> ring_;
     std::atomic<bool> claimed_{false};
     std::atomic<bool> closed_{false};
-    std::atomic<bool> abandoned_{false};
+    std::atomic<bool> reader_gone_{false};
     std::atomic<EventCount*> producer_wake_{nullptr};
     std::shared_ptr<EventCount> producer_wake_owner_;  // set by open(), before any push
     EventCount not_empty_;                             // readers waiting for an item
@@ -142,58 +143,59 @@ struct OutletTarget {
     std::shared_ptr<OutletQueue<T>> queue;
     void claim() const { queue->claim(); }
     void unclaim() const noexcept { queue->unclaim(); }
+    void open(StageContext& context) { queue->open(context.waker()); }
+    void close() { queue->close(); }
 };
 
 /// The stage at the end of a stream that hands its items to the application: one push per batch
 /// (as many as fit), waiting for room as a full ring requires.
 template <class T>
-class OutletStage final : public StageBase, public Consumer<T> {
+class OutletStage final : public ConsumingStage<OutletStage<T>, T, void, OutletTarget<T>> {
   public:
-    explicit OutletStage(OutletTarget<T> target) : queue_(std::move(target.queue)) {}
+    using ConsumingStage<OutletStage, T, void, OutletTarget<T>>::ConsumingStage;
 
-    void open(StageContext& context) override { queue_->open(context.waker()); }
-    void close() override { queue_->close(); }
-    void run_ended() noexcept override { queue_->close(); }
+    void run_ended() noexcept override { queue().close(); }
 
-    void consume(std::span<T> items) noexcept override {
+    Tally process(std::span<T> items) noexcept {
         const std::size_t n = items.size();
-        begin_batch(n);
         Tally tally;
         std::size_t i = 0;
         for (;;) {
-            i += queue_->push(items.subspan(i));
+            i += queue().push(items.subspan(i));
             if (i == n) break;
-            if (queue_->abandoned()) {
+            if (queue().no_reader()) {
                 // Nobody will read the rest: an error of this stage, counted by its policy.
                 try {
-                    throw std::logic_error("rill: outlet '" + queue_->name() +
+                    throw std::logic_error("rill: outlet '" + queue().name() +
                                            "': every Outlet handle was destroyed while its run "
                                            "was going, so nobody reads its items");
                 } catch (...) {
-                    static_cast<void>(on_error());
+                    static_cast<void>(this->on_error());
                 }
                 tally.errored = n - i;
                 break;
             }
-            if (aborting()) {
+            if (cancelling()) {
                 tally.dropped = n - i;
                 break;
             }
             const auto ready = [](const void* self) noexcept {
                 const auto& s = *static_cast<const OutletStage*>(self);
-                return s.queue_->has_room() || s.queue_->abandoned() || s.aborting();
+                return s.queue().has_room() || s.queue().no_reader() || s.cancelling();
             };
-            if (!help_until(ready, this)) break;  // not on a worker: never, for a bound stage
+            if (!help_until(ready, this)) {  // not on a worker: never, for a bound stage
+                tally.dropped = n - i;
+                break;
+            }
         }
-        finish_batch(n, tally);
+        return tally;
     }
 
   private:
-    [[nodiscard]] bool aborting() const noexcept {
-        return (run->phase() & RunState::kAborting) != 0;
+    [[nodiscard]] OutletQueue<T>& queue() const noexcept { return *this->f_.queue; }
+    [[nodiscard]] bool cancelling() const noexcept {
+        return (this->run->phase() & RunState::kCancelling) != 0;
     }
-
-    std::shared_ptr<OutletQueue<T>> queue_;
 };
 
 }  // namespace rill::detail
