@@ -75,12 +75,15 @@ void Worker::reserve(std::size_t n) {
     inbox_.reserve(inbox_.size() + n);
 }
 
-void Worker::submit(Task& task, std::shared_ptr<void> keep_alive) {
+void Worker::submit(const std::vector<Task*>& tasks, const std::shared_ptr<void>& keep_alive) {
     {
+        // All at once: the worker takes a run's tasks together, never some of them. (A task
+        // that waits for room mid-step may need another of the same run on this worker.)
         std::lock_guard lock(inbox_mutex_);
-        inbox_.push_back({&task, std::move(keep_alive)});
+        for (Task* task : tasks)
+            inbox_.push_back({task, keep_alive});
     }
-    // release: pairs with the acquire in pass(); the entry is already in inbox_.
+    // release: pairs with the acquire in take_inbox(); the entries are already in inbox_.
     inbox_ready_.store(true, std::memory_order_release);
     events_->notify_one();
 }
@@ -96,38 +99,43 @@ WorkerStats Worker::stats() const noexcept {
             events_->waiters_approx() != 0};
 }
 
-StepResult Worker::step(Entry& entry) noexcept {
-    active_.push_back(entry.task);  // reserved: does not allocate
-    const StepResult r = entry.task->step();
+StepResult Worker::step(std::size_t i) noexcept {
+    Task* const task = tasks_[i].task;
+    active_.push_back(task);  // reserved: does not allocate
+    const StepResult r = task->step();
     active_.pop_back();
     if (r == StepResult::done) {
-        entry.done = true;
+        // By index: a nested pass may have taken new tasks meanwhile and moved tasks_.
+        tasks_[i].done = true;
         erase_pending_ = true;
         policy_dirty_ = true;
     }
     return r;
 }
 
-bool Worker::pass() noexcept {
-    bool progressed = false;
+bool Worker::take_inbox() noexcept {
     // acquire: pairs with the release in submit().
-    if (inbox_ready_.load(std::memory_order_acquire)) {
-        std::lock_guard lock(inbox_mutex_);
-        inbox_ready_.store(false, std::memory_order_relaxed);  // relaxed: under the mutex
-        for (Entry& e : inbox_)
-            tasks_.push_back(std::move(e));
-        inbox_.clear();
-        policy_dirty_ = true;
-        progressed = true;
-        // Room for every task to be active at once (each nests at most once): no step
-        // allocates. Out of memory here ends the process, as for any noexcept step.
-        active_.reserve(tasks_.size() + 1);
-    }
-    // A step that helps (help_until) runs nested passes over tasks_: they mark finished entries
-    // done instead of erasing them, and never add any, so tasks_ does not move under a step.
+    if (!inbox_ready_.load(std::memory_order_acquire)) return false;
+    std::lock_guard lock(inbox_mutex_);
+    inbox_ready_.store(false, std::memory_order_relaxed);  // relaxed: under the mutex
+    // Out of memory in these two ends the process, as in any noexcept step. Room for every task
+    // to be active at once (each nests at most once): no step allocates.
+    for (Entry& e : inbox_)
+        tasks_.push_back(std::move(e));
+    inbox_.clear();
+    active_.reserve(tasks_.size() + 1);
+    policy_dirty_ = true;
+    return true;
+}
+
+bool Worker::pass() noexcept {
+    bool progressed = take_inbox();
+    // Indices, not references: a step that helps (help_until) runs nested passes over tasks_,
+    // which may append new tasks (moving the vector) and mark finished entries done, but never
+    // erase any; only this outermost pass erases, below.
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
         if (tasks_[i].done) continue;
-        if (step(tasks_[i]) != StepResult::idle) progressed = true;
+        if (step(i) != StepResult::idle) progressed = true;
     }
     if (erase_pending_) {
         // Only here, in the outermost pass, with no step under way: dropping a keep-alive (which
@@ -168,13 +176,13 @@ bool help_until(bool (*ready)(const void*), const void* context) noexcept {
 }
 
 bool Worker::help_pass(const std::vector<const Task*>& blocked) noexcept {
-    bool progressed = false;
+    bool progressed = take_inbox();
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
-        Entry& e = tasks_[i];
+        const Entry& e = tasks_[i];
         if (e.done || std::find(blocked.begin(), blocked.end(), e.task) != blocked.end()) {
             continue;
         }
-        if (step(e) != StepResult::idle) progressed = true;
+        if (step(i) != StepResult::idle) progressed = true;
     }
     return progressed;
 }
@@ -184,16 +192,24 @@ void Worker::help_until(bool (*ready)(const void*), const void* context) noexcep
     // Computed once: the active tasks do not change while this level waits (deeper levels
     // compute their own). Allocates, on this slow path only; out of memory ends the process.
     const std::vector<const Task*> blocked = blocked_by_active();
+    // Every round, what the active steps have emitted so far goes out, as far as there is room:
+    // another task may need it to make the room this one waits for (an ordered fan-in waiting
+    // for one router branch while the router waits for room in another).
+    const auto help = [&] {
+        for (Task* t : active_)
+            t->publish_pending();
+        return help_pass(blocked);
+    };
     Waiter waiter(current_policy());
     while (!ready(context)) {
-        if (help_pass(blocked)) continue;
+        if (help()) continue;
         Task::Clock::time_point timer = Task::Clock::time_point::max();
         for (const Entry& e : tasks_) {
             if (!e.done) timer = std::min(timer, e.task->next_timer());
         }
         const WaitStats before = waiter.stats();
         waiter.wait(
-            *events_, [&] { return ready(context) || help_pass(blocked); }, timer);
+            *events_, [&] { return ready(context) || help(); }, timer);
         const WaitStats& after = waiter.stats();
         publish_delta(spins_, before.spins, after.spins);
         publish_delta(yields_, before.yields, after.yields);

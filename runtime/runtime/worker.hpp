@@ -32,8 +32,8 @@ class Worker {
 
     /// Makes room for n more submits, so that they cannot throw.
     void reserve(std::size_t n);
-    /// Does not throw after a reserve() for it.
-    void submit(Task& task, std::shared_ptr<void> keep_alive);
+    /// Hands over tasks, all at once. Does not throw after a reserve() for them.
+    void submit(const std::vector<Task*>& tasks, const std::shared_ptr<void>& keep_alive);
     [[nodiscard]] EventCount& events() noexcept { return *events_; }
     /// Shared so that an inlet or a user's waker may outlive the runtime harmlessly.
     [[nodiscard]] const std::shared_ptr<EventCount>& events_owner() const noexcept {
@@ -57,8 +57,10 @@ class Worker {
 
     void run() noexcept;
     bool pass() noexcept;
-    /// Steps one task, tracking it as active while it runs.
-    [[nodiscard]] StepResult step(Entry& entry) noexcept;
+    /// Steps tasks_[i], tracking it as active while it runs.
+    [[nodiscard]] StepResult step(std::size_t i) noexcept;
+    /// Moves handed-over tasks into tasks_; true if there were any.
+    bool take_inbox() noexcept;
     /// One pass over the tasks that are not in `blocked`, from inside a help_until.
     [[nodiscard]] bool help_pass(const std::vector<const Task*>& blocked) noexcept;
     /// The active tasks and every task upstream of one of them.
@@ -86,7 +88,7 @@ class Worker {
     bool policy_dirty_ = true;
     // Tasks in the middle of a step on this thread, outermost first: more than one only while a
     // step waits in help_until. Reserved as tasks arrive, so pushes do not allocate.
-    std::vector<const Task*> active_;
+    std::vector<Task*> active_;
     bool erase_pending_ = false;  // some entries are marked done
 
     // Single writer (the worker), read by stats() from any thread: relaxed is enough for counts.

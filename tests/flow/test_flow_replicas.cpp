@@ -826,7 +826,7 @@ TEST_CASE(
     // The report listed what each stage held at the deadline; the cancel dropped no more.
     std::uint64_t reported = 0, dropped = 0;
     for (const auto& f : report.in_flight)
-        reported += f.queued + f.in_stage;
+        reported += f.queued + f.held_upstream + f.in_stage;
     for (const auto& s : m.stages)
         dropped += s.dropped_on_cancel;
     p.expect(reported >= dropped, "the report lists " + std::to_string(reported) +

@@ -180,7 +180,8 @@ inline std::string describe(const StopReport& r) {
     std::ostringstream out;
     out << "drained=" << r.drained << " in_flight={";
     for (const auto& f : r.in_flight)
-        out << " " << f.stage << "(queued " << f.queued << ", in_stage " << f.in_stage << ")";
+        out << " " << f.stage << "(queued " << f.queued << ", held upstream " << f.held_upstream
+            << ", in_stage " << f.in_stage << ")";
     out << " }";
     return out.str();
 }

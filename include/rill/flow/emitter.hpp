@@ -46,6 +46,8 @@ class EmitterControl {
     /// Moves overflow into the ring; returns whether anything moved.
     virtual bool flush_overflow() noexcept = 0;
     [[nodiscard]] virtual std::size_t overflow_size() const noexcept = 0;
+    /// Publishes what was emitted so far, mid-batch, as far as the ring has room.
+    virtual void publish_pending() noexcept = 0;
 
   protected:
     ~EmitterControl() = default;
@@ -125,6 +127,14 @@ class Emitter final : public detail::EmitterControl {
 
     [[nodiscard]] bool has_overflow() const noexcept override { return overflow_count_ != 0; }
     [[nodiscard]] std::size_t overflow_size() const noexcept override { return overflow_count_; }
+    /// Publishes the written part of the window, then as much of the overflow as fits: what
+    /// the stage emitted so far goes out while it waits mid-step (runtime/detail/help.hpp).
+    /// Never called between a 1:1 stage's window() and its commit(): nothing waits in between.
+    void publish_pending() noexcept override {
+        if (mode_ != Mode::ring) return;
+        end_batch();
+        if (has_overflow()) static_cast<void>(flush_overflow());
+    }
 
     bool flush_overflow() noexcept override {
         std::size_t moved = 0;

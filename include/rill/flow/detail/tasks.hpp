@@ -69,6 +69,10 @@ class FlowTask : public Task {
         return StepResult::done;
     }
 
+    void publish_pending() noexcept final {
+        for (EmitterControl* tail : tails)
+            tail->publish_pending();
+    }
     [[nodiscard]] std::size_t upstream_count() const noexcept final { return upstreams.size(); }
     [[nodiscard]] const Task* upstream(std::size_t i) const noexcept final { return upstreams[i]; }
 

@@ -41,6 +41,9 @@ class Task {
         static_cast<void>(i);
         return nullptr;
     }
+    /// Hands over the outputs of the step under way that are written but not yet published, so
+    /// that the task can wait in the middle of its step without holding them back (help.hpp).
+    virtual void publish_pending() noexcept {}
     /// The wait policy this task asks of its worker, if any.
     [[nodiscard]] virtual std::optional<WaitPolicy> wait_policy() const noexcept {
         return std::nullopt;
