@@ -25,6 +25,7 @@
 #include <string>
 #include <utility>
 
+#include "rill/flow/detail/run_claim.hpp"
 #include "rill/flow/detail/run_state.hpp"
 #include "rill/flow/detail/stage_base.hpp"
 #include "rill/flow/detail/stages.hpp"
@@ -47,15 +48,9 @@ class OutletQueue {
     [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
     [[nodiscard]] std::size_t size_approx() const noexcept { return ring_.size_approx(); }
 
-    /// One run only, as for an inlet (see InletQueue::claim).
-    void claim() {
-        if (claimed_.exchange(true)) {
-            throw std::logic_error("rill: outlet '" + name_ +
-                                   "' already serves a run: a flow with an outlet runs once; "
-                                   "build a new Flow for another run");
-        }
-    }
-    void unclaim() noexcept { claimed_.store(false); }
+    /// One run only (see run_claim.hpp).
+    void claim() { claim_.claim("outlet '" + name_ + "'"); }
+    void unclaim() noexcept { claim_.unclaim(); }
 
     // ---- the readers' side --------------------------------------------------------------
 
@@ -129,7 +124,7 @@ class OutletQueue {
     const std::string name_;
     const OutletOptions options_;
     MpmcRing<T> ring_;
-    std::atomic<bool> claimed_{false};
+    RunClaim claim_;
     std::atomic<bool> closed_{false};
     std::atomic<bool> reader_gone_{false};
     std::atomic<EventCount*> producer_wake_{nullptr};
