@@ -106,13 +106,13 @@ TEST_CASE("expansion: one input expanding to a million outputs holds a batch, no
     } else if (shape == "batch") {
         flow.source("seed", rill::iota<std::uint64_t>(0, 2), {.worker = 0})
             .per_batch("expand",
-                   [](std::span<std::uint64_t> seeds, rill::Emitter<Counted>& out) {
-                       for (std::size_t s = 0; s < seeds.size(); ++s) {
-                           for (std::uint64_t i = 0; i < kExpansion; ++i)
-                               out.emit(Counted(i));
-                       }
-                   },
-                   {.worker = 0})
+                       [](std::span<std::uint64_t> seeds, rill::Emitter<Counted>& out) {
+                           for (std::size_t s = 0; s < seeds.size(); ++s) {
+                               for (std::uint64_t i = 0; i < kExpansion; ++i)
+                                   out.emit(Counted(i));
+                           }
+                       },
+                       {.worker = 0})
             .sink("sink", sink, on_w1);
     } else {
         flow.source("expand", Burst{.n = 2 * kExpansion}, {.worker = 0}).sink("sink", sink, on_w1);

@@ -105,10 +105,10 @@ void RunState::task_done() noexcept {
         --remaining_;
         // The status is decided here, once: requests that come after the end change nothing.
         const unsigned phase = this->phase();
-        status_ = deadline_hit_              ? RunStatus::deadline_exceeded
+        status_ = deadline_hit_                ? RunStatus::deadline_exceeded
                   : (phase & kCancelling) != 0 ? RunStatus::cancelled
-                  : (phase & kStopping) != 0 ? RunStatus::stopped
-                                             : RunStatus::completed;
+                  : (phase & kStopping) != 0   ? RunStatus::stopped
+                                               : RunStatus::completed;
         finished_ = true;
     }
     done_cv_.notify_all();
@@ -154,8 +154,8 @@ FlowMetrics RunState::metrics() const {
         // acquire: pairs with the release stores in bump(). The outcomes are read before `in`,
         // so in >= accounted() holds for every snapshot.
         x.out = c.out.load(std::memory_order_acquire);
-        x.filtered = c.filtered.load(std::memory_order_acquire);         // acquire: as above
-        x.errored = c.errored.load(std::memory_order_acquire);           // acquire: as above
+        x.filtered = c.filtered.load(std::memory_order_acquire);          // acquire: as above
+        x.errored = c.errored.load(std::memory_order_acquire);            // acquire: as above
         x.dropped_on_cancel = c.dropped.load(std::memory_order_acquire);  // acquire: as above
         // relaxed: statistics with no ordering against the rest.
         x.emitted = c.emitted.load(std::memory_order_relaxed);
