@@ -4,6 +4,7 @@
 #include "rill/flow/emitter.hpp"
 #include "rill/flow/flow.hpp"
 #include "rill/flow/inlet.hpp"
+#include "rill/flow/outlet.hpp"
 #include "rill/flow/run.hpp"
 #include "rill/flow/signal_stop.hpp"
 #include "rill/flow/sources.hpp"

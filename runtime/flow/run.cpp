@@ -72,7 +72,7 @@ Run::~Run() {
             "rill::Run destroyed on a worker thread of its own runtime while the run is going: "
             "it could wait for its own worker");
     }
-    state_->request_abort();
+    state_->request_cancel();
     state_->wait_until(std::chrono::steady_clock::time_point::max());
 }
 
@@ -91,12 +91,12 @@ std::optional<RunStatus> Run::wait_until(std::chrono::steady_clock::time_point d
 }
 
 void Run::cancel() noexcept {
-    if (state_) state_->request_abort();
+    if (state_) state_->request_cancel();
 }
 
 StopReport Run::stop(std::chrono::steady_clock::time_point deadline) {
     detail::RunState& s = checked_wait(state_, "stop");
-    s.request_drain();
+    s.request_stop();
     StopReport report;
     if (s.wait_until(deadline)) {
         // Drained only if it ended by draining (or ran dry), not by a cancel or an error.
@@ -109,7 +109,7 @@ StopReport Run::stop(std::chrono::steady_clock::time_point deadline) {
             report.in_flight.push_back({m.name, m.queue_depth, m.held_upstream, m.in_stage()});
         }
     }
-    s.request_abort();
+    s.request_cancel();
     return report;
 }
 

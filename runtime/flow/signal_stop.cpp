@@ -62,7 +62,7 @@ struct SignalStop::State {
         while (sem_wait(&g_posted) != 0 && errno == EINTR) {
         }
         if (g_quit.load()) return;
-        run->request_drain();
+        run->request_stop();
         const auto deadline = detail::deadline_after(drain_timeout);
         for (;;) {
             const auto slice =
@@ -70,7 +70,7 @@ struct SignalStop::State {
             if (run->wait_until(slice)) break;
             if (g_quit.load()) return;
             if (std::chrono::steady_clock::now() >= deadline || sem_trywait(&g_posted) == 0) {
-                run->request_abort();
+                run->request_cancel();
                 break;
             }
         }

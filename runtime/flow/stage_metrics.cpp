@@ -28,7 +28,7 @@ StageMetrics FlowMetrics::sum(std::string_view stage) const {
         total.out += m.out;
         total.filtered += m.filtered;
         total.errored += m.errored;
-        total.dropped_on_abort += m.dropped_on_abort;
+        total.dropped_on_cancel += m.dropped_on_cancel;
         total.emitted += m.emitted;
         total.queue_depth += m.queue_depth;
         total.held_upstream += m.held_upstream;
@@ -61,7 +61,7 @@ std::ostream& operator<<(std::ostream& out, const FlowMetrics& metrics) {
     for (const StageMetrics& m : metrics.stages) {
         t << std::left << std::setw(static_cast<int>(width)) << m.name << std::right << std::setw(2)
           << m.worker << std::setw(12) << m.in << std::setw(12) << m.out << std::setw(10)
-          << m.filtered << std::setw(9) << m.errored << std::setw(9) << m.dropped_on_abort
+          << m.filtered << std::setw(9) << m.errored << std::setw(9) << m.dropped_on_cancel
           << std::setw(12) << m.emitted << std::setw(8) << m.queue_depth << std::setw(8)
           << m.held_upstream << std::setw(8) << m.queue_max << std::setw(8) << m.queue_capacity
           << '\n';

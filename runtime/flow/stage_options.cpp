@@ -95,4 +95,16 @@ void validate_inlet_options(std::string_view inlet, const InletOptions& o) {
     }
 }
 
+void validate_outlet_options(std::string_view outlet, const OutletOptions& o) {
+    const std::string prefix = "rill: outlet '" + std::string(outlet) + "': ";
+    if (auto problem = capacity_problem(o.capacity, false); !problem.empty()) {
+        throw std::invalid_argument(prefix + problem);
+    }
+    try {
+        o.wait.validate();
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(prefix + "wait: " + e.what());
+    }
+}
+
 }  // namespace rill::detail

@@ -198,14 +198,15 @@ namespace detail {
 void RuntimeAccess::submit_all(Runtime& runtime, const std::vector<Placement>& tasks,
                                const std::shared_ptr<void>& keep_alive) {
     auto& workers = runtime.impl_->workers;
-    std::vector<std::size_t> per_worker(workers.size(), 0);
+    std::vector<std::vector<Task*>> per_worker(workers.size());
     for (const Placement& p : tasks)
-        ++per_worker.at(p.worker);
+        per_worker.at(p.worker).push_back(p.task);  // may throw
     for (std::size_t w = 0; w < per_worker.size(); ++w) {
-        if (per_worker[w] != 0) workers[w]->reserve(per_worker[w]);  // may throw
+        if (!per_worker[w].empty()) workers[w]->reserve(per_worker[w].size());  // may throw
     }
-    for (const Placement& p : tasks)
-        workers[p.worker]->submit(*p.task, keep_alive);
+    for (std::size_t w = 0; w < per_worker.size(); ++w) {
+        if (!per_worker[w].empty()) workers[w]->submit(per_worker[w], keep_alive);
+    }
 }
 
 EventCount& RuntimeAccess::wake_handle(Runtime& runtime, unsigned worker) {

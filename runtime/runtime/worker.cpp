@@ -8,12 +8,14 @@
 #include <string>
 #include <system_error>
 
+#include "rill/runtime/detail/help.hpp"
 #include "rill/wait/waiter.hpp"
 
 namespace rill::detail {
 namespace {
 
 thread_local const Runtime* t_runtime = nullptr;  // the runtime whose worker this thread is
+thread_local Worker* t_worker = nullptr;
 
 std::atomic<WorkerIdleHook> g_idle_hook{nullptr};
 
@@ -73,12 +75,15 @@ void Worker::reserve(std::size_t n) {
     inbox_.reserve(inbox_.size() + n);
 }
 
-void Worker::submit(Task& task, std::shared_ptr<void> keep_alive) {
+void Worker::submit(const std::vector<Task*>& tasks, const std::shared_ptr<void>& keep_alive) {
     {
+        // All at once: the worker takes a run's tasks together, never some of them. (A task
+        // that waits for room mid-step may need another of the same run on this worker.)
         std::lock_guard lock(inbox_mutex_);
-        inbox_.push_back({&task, std::move(keep_alive)});
+        for (Task* task : tasks)
+            inbox_.push_back({task, keep_alive});
     }
-    // release: pairs with the acquire in pass(); the entry is already in inbox_.
+    // release: pairs with the acquire in take_inbox(); the entries are already in inbox_.
     inbox_ready_.store(true, std::memory_order_release);
     events_->notify_one();
 }
@@ -94,34 +99,49 @@ WorkerStats Worker::stats() const noexcept {
             events_->waiters_approx() != 0};
 }
 
-bool Worker::pass() noexcept {
-    bool progressed = false;
-    // acquire: pairs with the release in submit().
-    if (inbox_ready_.load(std::memory_order_acquire)) {
-        std::lock_guard lock(inbox_mutex_);
-        inbox_ready_.store(false, std::memory_order_relaxed);  // relaxed: under the mutex
-        for (Entry& e : inbox_)
-            tasks_.push_back(std::move(e));
-        inbox_.clear();
+StepResult Worker::step(std::size_t i) noexcept {
+    Task* const task = tasks_[i].task;
+    active_.push_back(task);  // reserved: does not allocate
+    const StepResult r = task->step();
+    active_.pop_back();
+    if (r == StepResult::done) {
+        // By index: a nested pass may have taken new tasks meanwhile and moved tasks_.
+        tasks_[i].done = true;
+        erase_pending_ = true;
         policy_dirty_ = true;
-        progressed = true;
     }
-    for (std::size_t i = 0; i < tasks_.size();) {
-        switch (tasks_[i].task->step()) {
-            case StepResult::progress:
-                progressed = true;
-                [[fallthrough]];
-            case StepResult::idle:
-                ++i;
-                break;
-            case StepResult::done:
-                // Erase, not swap: the order of the rest is the flow's order, which keeps a
-                // chain of tasks on one worker moving items downstream within one pass.
-                tasks_.erase(tasks_.begin() + static_cast<std::ptrdiff_t>(i));
-                policy_dirty_ = true;
-                progressed = true;
-                break;
-        }
+    return r;
+}
+
+bool Worker::take_inbox() noexcept {
+    // acquire: pairs with the release in submit().
+    if (!inbox_ready_.load(std::memory_order_acquire)) return false;
+    std::lock_guard lock(inbox_mutex_);
+    inbox_ready_.store(false, std::memory_order_relaxed);  // relaxed: under the mutex
+    // Out of memory in these two ends the process, as in any noexcept step. Room for every task
+    // to be active at once (each nests at most once): no step allocates.
+    for (Entry& e : inbox_)
+        tasks_.push_back(std::move(e));
+    inbox_.clear();
+    active_.reserve(tasks_.size() + 1);
+    policy_dirty_ = true;
+    return true;
+}
+
+bool Worker::pass() noexcept {
+    bool progressed = take_inbox();
+    // Indices, not references: a step that helps (help_until) runs nested passes over tasks_,
+    // which may append new tasks (moving the vector) and mark finished entries done, but never
+    // erase any; only this outermost pass erases, below.
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+        if (tasks_[i].done) continue;
+        if (step(i) != StepResult::idle) progressed = true;
+    }
+    if (erase_pending_) {
+        // Only here, in the outermost pass, with no step under way: dropping a keep-alive (which
+        // may end a run and free its tasks) touches nothing in use.
+        std::erase_if(tasks_, [](const Entry& e) { return e.done; });
+        erase_pending_ = false;
     }
     if (policy_dirty_) {
         // relaxed: single-writer statistic.
@@ -130,10 +150,78 @@ bool Worker::pass() noexcept {
     return progressed;
 }
 
+Worker* Worker::current() noexcept {
+    return t_worker;
+}
+
+std::vector<const Task*> Worker::blocked_by_active() const {
+    std::vector<const Task*> blocked(active_.begin(), active_.end());
+    for (std::size_t k = 0; k < blocked.size(); ++k) {  // grows as upstreams are found
+        const Task* t = blocked[k];
+        for (std::size_t u = 0; u < t->upstream_count(); ++u) {
+            const Task* up = t->upstream(u);
+            if (std::find(blocked.begin(), blocked.end(), up) == blocked.end()) {
+                blocked.push_back(up);
+            }
+        }
+    }
+    return blocked;
+}
+
+bool help_until(bool (*ready)(const void*), const void* context) noexcept {
+    Worker* const worker = Worker::current();
+    if (worker == nullptr) return false;
+    worker->help_until(ready, context);
+    return true;
+}
+
+bool Worker::help_pass(const std::vector<const Task*>& blocked) noexcept {
+    bool progressed = take_inbox();
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+        const Entry& e = tasks_[i];
+        if (e.done || std::find(blocked.begin(), blocked.end(), e.task) != blocked.end()) {
+            continue;
+        }
+        if (step(i) != StepResult::idle) progressed = true;
+    }
+    return progressed;
+}
+
+void Worker::help_until(bool (*ready)(const void*), const void* context) noexcept {
+    if (ready(context)) return;
+    // Computed once: the active tasks do not change while this level waits (deeper levels
+    // compute their own). Allocates, on this slow path only; out of memory ends the process.
+    const std::vector<const Task*> blocked = blocked_by_active();
+    // Every round, what the active steps have emitted so far goes out, as far as there is room:
+    // another task may need it to make the room this one waits for (an ordered fan-in waiting
+    // for one router branch while the router waits for room in another).
+    const auto help = [&] {
+        for (Task* t : active_)
+            t->publish_pending();
+        return help_pass(blocked);
+    };
+    Waiter waiter(current_policy());
+    while (!ready(context)) {
+        if (help()) continue;
+        Task::Clock::time_point timer = Task::Clock::time_point::max();
+        for (const Entry& e : tasks_) {
+            if (!e.done) timer = std::min(timer, e.task->next_timer());
+        }
+        const WaitStats before = waiter.stats();
+        waiter.wait(
+            *events_, [&] { return ready(context) || help(); }, timer);
+        const WaitStats& after = waiter.stats();
+        publish_delta(spins_, before.spins, after.spins);
+        publish_delta(yields_, before.yields, after.yields);
+        publish_delta(parks_, before.parks, after.parks);
+    }
+}
+
 WaitPolicy Worker::current_policy() const noexcept {
     WaitPolicy best = default_policy_;
     bool overridden = false;
     for (const Entry& e : tasks_) {
+        if (e.done) continue;
         const std::optional<WaitPolicy> p = e.task->wait_policy();
         if (!p) continue;
         // A stage's own policy replaces the runtime's; among several, the most eager wins, with
@@ -149,8 +237,9 @@ WaitPolicy Worker::current_policy() const noexcept {
 
 Task::Clock::time_point Worker::next_timer() const noexcept {
     Task::Clock::time_point t = Task::Clock::time_point::max();
-    for (const Entry& e : tasks_)
-        t = std::min(t, e.task->next_timer());
+    for (const Entry& e : tasks_) {
+        if (!e.done) t = std::min(t, e.task->next_timer());
+    }
     return t;
 }
 
@@ -168,6 +257,7 @@ void set_worker_idle_hook(WorkerIdleHook hook) noexcept {
 
 void Worker::run() noexcept {
     t_runtime = &owner_;
+    t_worker = this;
     std::optional<Waiter> waiter;
     for (;;) {
         // quit_ is read before the pass, never after it. quit_and_join() comes after every

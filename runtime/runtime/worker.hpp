@@ -32,8 +32,8 @@ class Worker {
 
     /// Makes room for n more submits, so that they cannot throw.
     void reserve(std::size_t n);
-    /// Does not throw after a reserve() for it.
-    void submit(Task& task, std::shared_ptr<void> keep_alive);
+    /// Hands over tasks, all at once. Does not throw after a reserve() for them.
+    void submit(const std::vector<Task*>& tasks, const std::shared_ptr<void>& keep_alive);
     [[nodiscard]] EventCount& events() noexcept { return *events_; }
     /// Shared so that an inlet or a user's waker may outlive the runtime harmlessly.
     [[nodiscard]] const std::shared_ptr<EventCount>& events_owner() const noexcept {
@@ -41,14 +41,30 @@ class Worker {
     }
     [[nodiscard]] WorkerStats stats() const noexcept;
 
+    /// The worker whose thread this is, or null.
+    [[nodiscard]] static Worker* current() noexcept;
+    /// On this worker's thread, inside a step: returns once ready(context) holds, stepping
+    /// meanwhile the tasks that cannot be what the caller waits for, and waiting by policy when
+    /// none of them progresses. See help.hpp for why this cannot deadlock.
+    void help_until(bool (*ready)(const void*), const void* context) noexcept;
+
   private:
     struct Entry {
         Task* task;
         std::shared_ptr<void> keep_alive;
+        bool done = false;  // finished in a nested pass; erased by the outermost one
     };
 
     void run() noexcept;
     bool pass() noexcept;
+    /// Steps tasks_[i], tracking it as active while it runs.
+    [[nodiscard]] StepResult step(std::size_t i) noexcept;
+    /// Moves handed-over tasks into tasks_; true if there were any.
+    bool take_inbox() noexcept;
+    /// One pass over the tasks that are not in `blocked`, from inside a help_until.
+    [[nodiscard]] bool help_pass(const std::vector<const Task*>& blocked) noexcept;
+    /// The active tasks and every task upstream of one of them.
+    [[nodiscard]] std::vector<const Task*> blocked_by_active() const;
     [[nodiscard]] WaitPolicy current_policy() const noexcept;
     [[nodiscard]] Task::Clock::time_point next_timer() const noexcept;
 
@@ -70,6 +86,10 @@ class Worker {
 
     std::vector<Entry> tasks_;
     bool policy_dirty_ = true;
+    // Tasks in the middle of a step on this thread, outermost first: more than one only while a
+    // step waits in help_until. Reserved as tasks arrive, so pushes do not allocate.
+    std::vector<Task*> active_;
+    bool erase_pending_ = false;  // some entries are marked done
 
     // Single writer (the worker), read by stats() from any thread: relaxed is enough for counts.
     std::atomic<std::uint64_t> task_count_{0};

@@ -1,40 +1,13 @@
 #include "rill/wait/event_count.hpp"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <ctime>
-
 #include "rill/detail/tsan.hpp"
+#include "rill/wait/detail/futex.hpp"
 
 // ThreadSanitizer does not model standalone fences. Under it the protocol uses its RMW form:
 // prepare_wait and notify both read-modify-write waiters_, and the modification order of
 // waiters_ decides which of the two came first, as the fences' total order does otherwise.
 
 namespace rill {
-namespace {
-
-std::uint32_t* futex_word(std::atomic<std::uint32_t>& a) noexcept {
-    return reinterpret_cast<std::uint32_t*>(&a);
-}
-
-/// Sleeps while *word == expected, until woken or until the absolute CLOCK_MONOTONIC deadline
-/// (null: none). Returns false only on timeout.
-bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                const timespec* deadline) noexcept {
-    const long rc = syscall(SYS_futex, futex_word(word), FUTEX_WAIT_BITSET_PRIVATE, expected,
-                            deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
-    return !(rc == -1 && errno == ETIMEDOUT);
-}
-
-void futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept {
-    syscall(SYS_futex, futex_word(word), FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
-}
-
-}  // namespace
 
 EventCount::Key EventCount::prepare_wait() noexcept {
 #if RILL_TSAN
@@ -62,25 +35,16 @@ void EventCount::cancel_wait() noexcept {
 void EventCount::wait(Key key) noexcept {
     // acquire: pairs with the release bump in notify(), as in prepare_wait().
     while (epoch_.load(std::memory_order_acquire) == key.epoch_) {
-        futex_wait(epoch_, key.epoch_, nullptr);
+        detail::futex_wait_until(epoch_, key.epoch_, std::chrono::steady_clock::time_point::max());
     }
     finish_wait();
 }
 
 bool EventCount::wait_until(Key key, std::chrono::steady_clock::time_point deadline) noexcept {
-    // steady_clock is CLOCK_MONOTONIC on Linux, the clock FUTEX_WAIT_BITSET measures against.
-    // A deadline before the clock's epoch is simply past: clamp it, since futex rejects a
-    // negative time with EINVAL rather than timing out.
-    const auto since_epoch =
-        std::max(deadline.time_since_epoch(), std::chrono::steady_clock::duration::zero());
-    const auto secs = std::chrono::floor<std::chrono::seconds>(since_epoch);
-    const timespec ts{
-        .tv_sec = static_cast<time_t>(secs.count()),
-        .tv_nsec = static_cast<long>(std::chrono::nanoseconds(since_epoch - secs).count())};
     bool notified = true;
     // acquire: as in wait().
     while (epoch_.load(std::memory_order_acquire) == key.epoch_) {
-        if (!futex_wait(epoch_, key.epoch_, &ts)) {
+        if (!detail::futex_wait_until(epoch_, key.epoch_, deadline)) {
             // acquire: as above; a notify racing with the timeout still counts.
             notified = epoch_.load(std::memory_order_acquire) != key.epoch_;
             break;
@@ -104,7 +68,7 @@ void EventCount::notify(int n) noexcept {
     if (!has_waiters()) return;
     // release: pairs with the acquire loads of epoch_ in prepare_wait() and wait().
     epoch_.fetch_add(1, std::memory_order_release);
-    futex_wake(epoch_, n);
+    detail::futex_wake(epoch_, n);
 }
 
 }  // namespace rill

@@ -105,7 +105,7 @@ TEST_CASE("bad input: flow and inlet options", "[flow][bad_input]") {
         rill::Flow flow;
         CHECK_THROWS_MATCHES(flow.inlet<int>("the_inlet", {.capacity = 0}), std::invalid_argument,
                              MessageContainsAll({"the_inlet", "capacity 0"}));
-        CHECK(flow.graph().nodes.empty());  // nothing was added
+        CHECK(flow.stage_count() == 0);  // nothing was added
     }
 }
 

@@ -75,7 +75,7 @@ struct Problems {
 void check_rows(const rill::FlowMetrics& m, Problems& p) {
     for (const rill::StageMetrics& s : m.stages) {
         p.expect(s.balanced(), "'" + s.name + "' is not balanced");
-        p.expect_eq("'" + s.name + "' dropped_on_abort", s.dropped_on_abort, 0);
+        p.expect_eq("'" + s.name + "' dropped_on_cancel", s.dropped_on_cancel, 0);
         p.expect_eq("'" + s.name + "' errored", s.errored, 0);
         p.expect_eq("'" + s.name + "' filtered", s.filtered, 0);
         p.expect_eq("'" + s.name + "' queue_depth at the end", s.queue_depth, 0);

@@ -176,9 +176,9 @@ TEST_CASE(
         const rill::StageMetrics& s = metrics.at(names[i]);
         CAPTURE(s.name);
         CHECK(s.balanced());
-        CHECK(s.in == s.out + s.filtered + s.errored + s.dropped_on_abort);
+        CHECK(s.in == s.out + s.filtered + s.errored + s.dropped_on_cancel);
         CHECK(s.errored == 0);
-        CHECK(s.dropped_on_abort == 0);
+        CHECK(s.dropped_on_cancel == 0);
         CHECK(s.worker < workers);
         // Items are conserved along every edge: what a stage emits, the next one receives.
         if (i > 0) CHECK(s.in == metrics.at(names[i - 1]).emitted);

@@ -53,7 +53,7 @@ void check_accounting(const rill::FlowMetrics& metrics, const std::vector<std::s
     for (std::size_t i = 0; i < names.size(); ++i) {
         const rill::StageMetrics& s = metrics.at(names[i]);
         CAPTURE(s.name);
-        CHECK(s.in == s.out + s.filtered + s.errored + s.dropped_on_abort);
+        CHECK(s.in == s.out + s.filtered + s.errored + s.dropped_on_cancel);
         CHECK(s.queue_depth == 0);
         if (i > 0) CHECK(s.in == metrics.at(names[i - 1]).emitted);
     }
@@ -123,7 +123,7 @@ TEST_CASE("flow errors: skip counts the failed items and the run goes on", "[flo
     CHECK(metrics.at("sink").out == n - failed);
     for (const std::string& name : kStages) {
         CAPTURE(name);
-        CHECK(metrics.at(name).dropped_on_abort == 0);
+        CHECK(metrics.at(name).dropped_on_cancel == 0);
         if (name != "m") CHECK(metrics.at(name).errored == 0);
     }
 }

@@ -303,7 +303,7 @@ TEST_CASE("key_by: every key meets exactly one replica, in input order, and per-
         static_assert(std::is_same_v<decltype(out), rill::Stream<Tagged>>);
         out.sink("check", TaggedSink(table, sink_report));
     } else {
-        auto out = keyed.batch("count", CountingBatch(table), o);
+        auto out = keyed.per_batch("count", CountingBatch(table), o);
         static_assert(std::is_same_v<decltype(out), rill::Stream<Tagged>>);
         out.sink("check", TaggedSink(table, sink_report));
     }
@@ -318,7 +318,7 @@ TEST_CASE("key_by: every key meets exactly one replica, in input order, and per-
     Problems p;
     for (const rill::StageMetrics& s : m.stages) {
         p.expect(s.balanced(), "'" + s.name + "' is not balanced");
-        p.expect_eq("'" + s.name + "' dropped_on_abort", s.dropped_on_abort, 0);
+        p.expect_eq("'" + s.name + "' dropped_on_cancel", s.dropped_on_cancel, 0);
         p.expect_eq("'" + s.name + "' errored", s.errored, 0);
         p.expect_eq("'" + s.name + "' filtered", s.filtered, 0);
         p.expect(s.queue_max <= s.queue_capacity, "'" + s.name + "' queue_max above capacity");

@@ -94,7 +94,7 @@ void check_rows(const rill::FlowMetrics& m, Problems& p, bool aborted) {
         p.expect(s.queue_max <= s.queue_capacity, "'" + s.name + "' queue_max " +
                                                       std::to_string(s.queue_max) + " > capacity " +
                                                       std::to_string(s.queue_capacity));
-        if (!aborted) p.expect_eq("'" + s.name + "' dropped_on_abort", s.dropped_on_abort, 0);
+        if (!aborted) p.expect_eq("'" + s.name + "' dropped_on_cancel", s.dropped_on_cancel, 0);
         p.expect_eq("'" + s.name + "' queue_depth at the end", s.queue_depth, 0);
     }
     p.expect(m.balanced(), "FlowMetrics::balanced() is false");
@@ -119,7 +119,7 @@ std::vector<const rill::StageMetrics*> replica_rows(const rill::FlowMetrics& m,
         total.out += s->out;
         total.filtered += s->filtered;
         total.errored += s->errored;
-        total.dropped_on_abort += s->dropped_on_abort;
+        total.dropped_on_cancel += s->dropped_on_cancel;
         total.emitted += s->emitted;
     }
     if (r > 1) {
@@ -133,8 +133,8 @@ std::vector<const rill::StageMetrics*> replica_rows(const rill::FlowMetrics& m,
         p.expect_eq("sum('" + stage + "').out", sum.out, total.out);
         p.expect_eq("sum('" + stage + "').filtered", sum.filtered, total.filtered);
         p.expect_eq("sum('" + stage + "').errored", sum.errored, total.errored);
-        p.expect_eq("sum('" + stage + "').dropped_on_abort", sum.dropped_on_abort,
-                    total.dropped_on_abort);
+        p.expect_eq("sum('" + stage + "').dropped_on_cancel", sum.dropped_on_cancel,
+                    total.dropped_on_cancel);
         p.expect_eq("sum('" + stage + "').emitted", sum.emitted, total.emitted);
     } catch (const std::exception& e) {
         p.add("sum('" + stage + "') threw: " + e.what());
@@ -150,7 +150,7 @@ rill::StageMetrics add_up(const std::vector<const rill::StageMetrics*>& rows) {
         t.out += s->out;
         t.filtered += s->filtered;
         t.errored += s->errored;
-        t.dropped_on_abort += s->dropped_on_abort;
+        t.dropped_on_cancel += s->dropped_on_cancel;
         t.emitted += s->emitted;
     }
     return t;
@@ -597,7 +597,7 @@ void add_stage(const std::string& kind, rill::StageOptions opts,
              "stage_under_test", [](Item x, rill::Emitter<Item>& out) { out.emit(x + 0); }, opts)
             .sink("end", [](Item) {});
     } else if (kind == "batch") {
-        s.batch(
+        s.per_batch(
              "stage_under_test",
              [](std::span<Item> xs, rill::Emitter<Item>& out) {
                  for (Item x : xs)
@@ -755,7 +755,7 @@ void check_shutdown_ledger(const rill::FlowMetrics& m, const SlowSinkLog& log, s
     check_fan_in(m, "work", work, *sink, false, p);
     std::uint64_t dropped = 0, lost = 0;
     for (const rill::StageMetrics& s : m.stages) {
-        dropped += s.dropped_on_abort;
+        dropped += s.dropped_on_cancel;
         lost += s.filtered + s.errored;
     }
     p.expect_eq("src in (produced) vs sink out + dropped + filtered + errored", src->in,
@@ -831,9 +831,9 @@ TEST_CASE(
     // The report listed what each stage held at the deadline; the cancel dropped no more.
     std::uint64_t reported = 0, dropped = 0;
     for (const auto& f : report.in_flight)
-        reported += f.queued + f.in_stage;
+        reported += f.queued + f.held_upstream + f.in_stage;
     for (const auto& s : m.stages)
-        dropped += s.dropped_on_abort;
+        dropped += s.dropped_on_cancel;
     p.expect(reported >= dropped, "the report lists " + std::to_string(reported) +
                                       " items in flight, the cancel dropped " +
                                       std::to_string(dropped));
@@ -916,7 +916,7 @@ TEST_CASE("replicas: cancel() leaves every replica row balanced and the ledger e
         check_fan_in(m, "work", w, s, /*must_merge=*/true, p);
         std::uint64_t dropped = 0;
         for (const rill::StageMetrics& row : m.stages)
-            dropped += row.dropped_on_abort + row.filtered + row.errored;
+            dropped += row.dropped_on_cancel + row.filtered + row.errored;
         p.expect_eq("src in vs sink out + dropped", src->in, s.out + dropped);
         REQUIRE(p.str() == "");
     }

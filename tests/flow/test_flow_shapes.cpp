@@ -92,14 +92,14 @@ TEST_CASE("flow shapes: a batch stage takes whole input batches and emits what i
     rill::Flow flow({.capacity = 256, .batch = kBatch, .chain = chain});
     // One output per input batch: its size and its sum.
     flow.source("source", rill::iota<std::uint64_t>(1, kItems + 1))
-        .batch("per_batch",
-               [](std::span<std::uint64_t> xs,
-                  rill::Emitter<std::pair<std::size_t, std::uint64_t>>& out) {
-                   std::uint64_t sum = 0;
-                   for (const std::uint64_t x : xs)
-                       sum += x;
-                   out.emit({xs.size(), sum});
-               })
+        .per_batch("per_batch",
+                   [](std::span<std::uint64_t> xs,
+                      rill::Emitter<std::pair<std::size_t, std::uint64_t>>& out) {
+                       std::uint64_t sum = 0;
+                       for (const std::uint64_t x : xs)
+                           sum += x;
+                       out.emit({xs.size(), sum});
+                   })
         .sink("sink", [seen](std::pair<std::size_t, std::uint64_t> b) {
             ++seen->batches;
             seen->items += b.first;
@@ -130,13 +130,13 @@ TEST_CASE("flow shapes: a stage's batch bounds its input spans, chained to its p
     auto sizes = std::make_shared<std::vector<std::size_t>>();
     rill::Flow flow({.batch = 64, .chain = chain});
     flow.source("numbers", rill::iota<std::uint64_t>(1, 21))
-        .batch("fives",
-               [sizes](std::span<std::uint64_t> xs, rill::Emitter<std::uint64_t>& out) {
-                   sizes->push_back(xs.size());
-                   for (const std::uint64_t x : xs)
-                       out.emit(x);
-               },
-               {.batch = kStageBatch})
+        .per_batch("fives",
+                   [sizes](std::span<std::uint64_t> xs, rill::Emitter<std::uint64_t>& out) {
+                       sizes->push_back(xs.size());
+                       for (const std::uint64_t x : xs)
+                           out.emit(x);
+                   },
+                   {.batch = kStageBatch})
         .sink("sink", [](std::uint64_t) {});
     rill::FlowMetrics metrics;
     CHECK(run_to_end(runtime, flow, &metrics) == rill::RunStatus::completed);
@@ -478,11 +478,11 @@ TEST_CASE("flow items: move-only items (std::unique_ptr<int>) through every stag
              })
         .filter("not_multiple_of_3", [](const Box& b) { return *b % 3 != 0; })
         .flat_map("pass", [](Box b, rill::Emitter<Box>& out) { out.emit(std::move(b)); })
-        .batch("batch_pass",
-               [](std::span<Box> boxes, rill::Emitter<Box>& out) {
-                   for (Box& b : boxes)
-                       out.emit(std::move(b));
-               })
+        .per_batch("batch_pass",
+                   [](std::span<Box> boxes, rill::Emitter<Box>& out) {
+                       for (Box& b : boxes)
+                           out.emit(std::move(b));
+                   })
         .sink("sink", [tally](Box b) {
             if (!b) return;  // counted as missing below
             ++tally->count;

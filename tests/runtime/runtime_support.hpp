@@ -135,7 +135,7 @@ inline bool parks(pid_t tid, Clock::duration timeout = std::chrono::seconds(30))
 struct Ledger {
     std::uint64_t entered = 0;     ///< source's in: items produced or taken from an inlet
     std::uint64_t delivered = 0;   ///< the last stage's out
-    std::uint64_t dropped = 0;     ///< dropped_on_abort over every stage
+    std::uint64_t dropped = 0;     ///< dropped_on_cancel over every stage
     std::uint64_t lost_edges = 0;  ///< edges where upstream emitted != downstream in
     bool balanced = false;         ///< in == out + filtered + errored + dropped for every stage
     std::string problem;           ///< the first unbalanced stage or edge, for INFO
@@ -153,7 +153,7 @@ inline Ledger ledger(const FlowMetrics& m) {
     l.delivered = m.stages.back().out;
     for (std::size_t i = 0; i < m.stages.size(); ++i) {
         const StageMetrics& s = m.stages[i];
-        l.dropped += s.dropped_on_abort;
+        l.dropped += s.dropped_on_cancel;
         if (!s.balanced()) {
             l.balanced = false;
             if (l.problem.empty()) l.problem = "stage '" + s.name + "' is not balanced";
@@ -180,7 +180,8 @@ inline std::string describe(const StopReport& r) {
     std::ostringstream out;
     out << "drained=" << r.drained << " in_flight={";
     for (const auto& f : r.in_flight)
-        out << " " << f.stage << "(queued " << f.queued << ", in_stage " << f.in_stage << ")";
+        out << " " << f.stage << "(queued " << f.queued << ", held upstream " << f.held_upstream
+            << ", in_stage " << f.in_stage << ")";
     out << " }";
     return out.str();
 }

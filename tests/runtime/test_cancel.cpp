@@ -227,7 +227,7 @@ TEST_CASE("cancel() counts the items still waiting in an inlet as dropped", "[ru
     CHECK(l.balanced);
     CHECK(l.entered == kPushed);  // the inlet's source counts what it took and what it dropped
     CHECK(l.delivered + l.dropped == kPushed);
-    CHECK(m.at("in").dropped_on_abort > 0);  // most items were still in the inlet
+    CHECK(m.at("in").dropped_on_cancel > 0);  // most items were still in the inlet
     CHECK(seen.load() == m.at("sink").out);
     CHECK(Tracked::counters.live() == 0);
 }

@@ -129,7 +129,7 @@ TEST_CASE("Run::stop: a timeout <= 0 reports and cancels at once, one too long d
         CHECK(g.run.wait() == rill::RunStatus::stopped);
         const rill::FlowMetrics m = g.run.metrics();
         CHECK(m.balanced());
-        CHECK(m.at("gated").dropped_on_abort == 0);
+        CHECK(m.at("gated").dropped_on_cancel == 0);
         CHECK(m.at("gated").out == g.seen.load());
     }
 }
@@ -303,6 +303,6 @@ TEST_CASE("SignalStop: a drain timeout <= 0 cancels on the signal, max() drains 
         const rill::FlowMetrics m = run.metrics();
         CHECK(m.balanced());
         if (forever) CHECK(seen.load() == 100);
-        if (!forever) CHECK(m.at("slow").dropped_on_abort > 0);
+        if (!forever) CHECK(m.at("slow").dropped_on_cancel > 0);
     }
 }

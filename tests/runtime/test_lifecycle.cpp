@@ -142,7 +142,7 @@ TEST_CASE("a flow with an inlet or a service feeds one run: a second start is re
         for (std::uint64_t i = 1; i <= 1000; ++i)
             REQUIRE(io.inlet.push(i));
         CHECK_THROWS_MATCHES(runtime.start(flow), std::logic_error,
-                             MessageContainsAll({"inlet 'orders'", "already feeds a run"}));
+                             MessageContainsAll({"inlet 'orders'", "already serves a run"}));
         // The refused start touched nothing: the first run goes on with its inlet open.
         for (std::uint64_t i = 1001; i <= 2000; ++i)
             REQUIRE(io.inlet.push(i));
@@ -160,7 +160,7 @@ TEST_CASE("a flow with an inlet or a service feeds one run: a second start is re
         rill::Run first = runtime.start(flow);
         CHECK(service.call(1, 60s).get() == 2);
         CHECK_THROWS_MATCHES(runtime.start(flow), std::logic_error,
-                             MessageContainsAll({"'double'", "already feeds a run"}));
+                             MessageContainsAll({"'double'", "already serves a run"}));
         CHECK(service.call(21, 60s).get() == 42);  // the service is still open
         service.close();
         CHECK(first.wait() == rill::RunStatus::completed);

@@ -15,7 +15,7 @@ namespace rill::test {
 inline std::uint64_t run_progress(const Run& run) {
     std::uint64_t total = 0;
     for (const StageMetrics& s : run.metrics().stages)
-        total += s.in + s.out + s.filtered + s.errored + s.dropped_on_abort + s.emitted;
+        total += s.in + s.out + s.filtered + s.errored + s.dropped_on_cancel + s.emitted;
     return total;
 }
 

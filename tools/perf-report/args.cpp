@@ -272,9 +272,8 @@ std::string help_text() {
           << "      default: " << describe_grid(w.grid, w.items) << "\n"
           << "      --quick: " << describe_grid(w.quick_grid, w.quick_items) << "\n";
     }
-    h << "\nThe cpu workload's work stage runs on one worker: replicas (one stage on several\n"
-         "workers) do not exist in rill yet, so it is measured with the stage count and placement\n"
-         "rill has now.\n\n"
+    h << "\nThe cpu workload runs its work stage as one replica per worker (1 on one worker, 2 on\n"
+         "two): the workers dimension is also its replicas dimension.\n\n"
          "Columns: Mitems/s median and min-max of the runs, ns/item, CPU ns/item (all threads),\n"
          "cores (CPU time / wall time), parks per run, latency percentiles (latency workload),\n"
          "'noisy' when (max-min)/median > 10%.\n";

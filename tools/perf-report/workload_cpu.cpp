@@ -1,5 +1,6 @@
 // cpu: source iota 1..n -> a stage doing about a microsecond of arithmetic per item -> sum.
-// The stage is the bottleneck; rill has no replicas yet, so one worker runs it whatever the grid.
+// The stage is the bottleneck; it runs as one replica per worker, so the workers dimension of
+// the grid is also its replicas dimension {1, 2}.
 
 #include <time.h>
 
@@ -91,7 +92,8 @@ perf::Factory factory(const Params&) {
         t.flow = Flow(c.flow_options());
         t.items = n;
         t.flow.source("source", iota<std::uint64_t>(1, n + 1))
-            .map("work", [rounds](std::uint64_t x) noexcept { return work(x, rounds); })
+            .map("work", [rounds](std::uint64_t x) noexcept { return work(x, rounds); },
+                 {.replicas = c.workers})
             .sink("sum", [sum](std::span<const std::uint64_t> xs) noexcept {
                 std::uint64_t s = 0;
                 for (const std::uint64_t x : xs)
@@ -147,7 +149,7 @@ Workload cpu_workload() {
     w.name = "cpu";
     w.summary =
         "source iota 1..n -> a stage of ~1 µs of arithmetic per item (calibrated at start) -> "
-        "sum; one worker runs the stage: replicas do not exist in rill yet";
+        "sum; the stage runs as one replica per worker (replicas = workers)";
     w.items = 10'000;
     w.quick_items = 3'000;
     w.grid.capacities = {64, 1024};
@@ -165,11 +167,9 @@ Workload cpu_workload() {
                " ns of CPU per item on one core outside any flow, so one stage caps the flow "
                "near " +
                fixed(1e3 / c.ns_per_item, 2) +
-               " M items/s. Replicas (one stage run by several workers) do not exist in rill yet: "
-               "the figures are rill's stage count and placement as they are now (on two workers "
-               "the source and the stage share one, the sum has the other). TBB's parallel filter "
-               "runs the stage "
-               "on both threads of its arena, which is the comparison replicas will answer.";
+               " M items/s per replica. The stage runs as one replica per worker (unordered), so "
+               "two workers give two replicas; the source and the sum share the workers with "
+               "them. TBB's parallel filter runs the stage on both threads of its arena.";
     };
     w.factory = factory;
     w.peers = peers;

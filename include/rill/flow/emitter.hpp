@@ -3,21 +3,27 @@
 // destination window: the next stage's batch buffer when the two run as one task, or slots
 // claimed in the ring to the next task. The window is handed over (published with one release,
 // at most one notify) when it fills and at the end of every input batch, so a partial batch is
-// never held back. When the ring is full the items wait in an overflow list that the task drains
-// before it takes more input: that is how backpressure reaches a stage mid-batch.
+// never held back. When the ring is full the items wait in the emitter's overflow, which the task
+// drains before it takes more input: that is how backpressure reaches a stage mid-batch. The
+// overflow holds at most one batch: a 1:1 stage never needs more. A stage that expands (a
+// flat_map or per_batch stage emitting many items per input, a source emitting past its `max`) and
+// finds the overflow full waits inside emit() until the ring has room, its worker running its
+// other tasks meanwhile (runtime/detail/help.hpp). So a stage's output never holds more than its
+// ring's capacity plus one batch, whatever one input expands to, and nothing is dropped.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <thread>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "rill/detail/assert.hpp"
 #include "rill/detail/memory.hpp"
 #include "rill/flow/detail/edge.hpp"
+#include "rill/runtime/detail/help.hpp"
 
 namespace rill {
 
@@ -38,8 +44,10 @@ class EmitterControl {
   public:
     [[nodiscard]] virtual bool has_overflow() const noexcept = 0;
     /// Moves overflow into the ring; returns whether anything moved.
-    virtual bool drain_overflow() noexcept = 0;
+    virtual bool flush_overflow() noexcept = 0;
     [[nodiscard]] virtual std::size_t overflow_size() const noexcept = 0;
+    /// Publishes what was emitted so far, mid-batch, as far as the ring has room.
+    virtual void publish_pending() noexcept = 0;
 
   protected:
     ~EmitterControl() = default;
@@ -63,6 +71,11 @@ class Emitter final : public detail::EmitterControl {
         if (buffer_ != nullptr) {
             std::destroy(buffer_, cur_);
             detail::free_aligned(buffer_, buffer_capacity_ * sizeof(T), alignof(T));
+        }
+        if (overflow_ != nullptr) {
+            for (; overflow_count_ != 0; --overflow_count_)
+                std::destroy_at(&overflow_[take_overflow_index()]);
+            detail::free_aligned(overflow_, overflow_capacity_ * sizeof(T), alignof(T));
         }
     }
 
@@ -112,32 +125,36 @@ class Emitter final : public detail::EmitterControl {
     /// Items handed downstream so far (delivered, published or waiting in overflow).
     [[nodiscard]] std::uint64_t emitted() const noexcept { return emitted_; }
 
-    [[nodiscard]] bool has_overflow() const noexcept override {
-        return overflow_head_ != overflow_.size();
-    }
-    [[nodiscard]] std::size_t overflow_size() const noexcept override {
-        return overflow_.size() - overflow_head_;
+    [[nodiscard]] bool has_overflow() const noexcept override { return overflow_count_ != 0; }
+    [[nodiscard]] std::size_t overflow_size() const noexcept override { return overflow_count_; }
+    /// Publishes the written part of the window, then as much of the overflow as fits: what
+    /// the stage emitted so far goes out while it waits mid-step (runtime/detail/help.hpp).
+    /// Never called between a 1:1 stage's window() and its commit(): nothing waits in between.
+    void publish_pending() noexcept override {
+        if (mode_ != Mode::ring) return;
+        end_batch();
+        if (has_overflow()) static_cast<void>(flush_overflow());
     }
 
-    bool drain_overflow() noexcept override {
+    bool flush_overflow() noexcept override {
         std::size_t moved = 0;
         while (has_overflow()) {
-            const RingSpans<T> slots = edge_->ring.claim(overflow_size());
+            const RingSpans<T> slots = edge_->ring.claim(overflow_count_);
             if (slots.empty()) break;
             const auto fill = [&](std::span<T> part) {
-                for (T& slot : part)
-                    std::construct_at(&slot, std::move(overflow_[overflow_head_++]));
+                for (T& slot : part) {
+                    T& held = overflow_[take_overflow_index()];
+                    std::construct_at(&slot, std::move(held));
+                    std::destroy_at(&held);
+                    --overflow_count_;
+                }
             };
             fill(slots.first);
             fill(slots.second);
             edge_->ring.publish(slots.size());
             moved += slots.size();
         }
-        if (!has_overflow()) {
-            overflow_.clear();  // keeps its capacity: no allocation next time
-            overflow_head_ = 0;
-        }
-        edge_->note_overflow(overflow_size());
+        edge_->note_overflow(overflow_count_);
         if (moved != 0) edge_->wake_consumer();
         return moved != 0;
     }
@@ -147,15 +164,40 @@ class Emitter final : public detail::EmitterControl {
     enum class Mode : std::uint8_t { unbound, chained, ring };
 
     void emit_slow(T&& item) noexcept {
-        if (refill()) {
-            std::construct_at(cur_, std::move(item));
-            ++cur_;
-            return;
+        for (;;) {
+            if (refill()) {
+                std::construct_at(cur_, std::move(item));
+                ++cur_;
+                return;
+            }
+            // Full ring: keep the item (and all after it, to keep order) until the task drains
+            // them, up to one batch; past that, wait for room (see the top of this file).
+            if (overflow_count_ < overflow_capacity_) break;
+            wait_for_room();
+            flush_overflow();
+            if (has_overflow()) break;  // room for some, not all: there is room in the overflow
         }
-        // Full ring: keep the item (and all after it, to keep order) until the task drains them.
-        overflow_.push_back(std::move(item));
+        std::construct_at(&overflow_[(overflow_head_ + overflow_count_) % overflow_capacity_],
+                          std::move(item));
+        ++overflow_count_;
         ++emitted_;
-        edge_->note_overflow(overflow_size());
+        edge_->note_overflow(overflow_count_);
+    }
+
+    void wait_for_room() noexcept {
+        constexpr auto room = [](const void* edge) noexcept {
+            return static_cast<const detail::EdgeBase*>(edge)->has_room();
+        };
+        if (detail::help_until(room, edge_)) return;
+        // Not on a worker thread (never, for an emitter the runtime bound): wait plainly.
+        while (!room(edge_))
+            std::this_thread::yield();
+    }
+
+    [[nodiscard]] std::size_t take_overflow_index() noexcept {
+        const std::size_t at = overflow_head_;
+        overflow_head_ = at + 1 == overflow_capacity_ ? 0 : at + 1;
+        return at;
     }
 
     /// Makes the window non-empty; false when the ring is full (emit into the overflow then).
@@ -242,39 +284,12 @@ class Emitter final : public detail::EmitterControl {
     std::span<T> second_;
     std::size_t written_ = 0;  // constructed in claimed slots before the current window
     std::size_t claim_size_ = 0;
-    std::vector<T> overflow_;
+    // Items that found the ring full, oldest first: a circular buffer of one batch, allocated
+    // when the emitter is bound. [overflow_head_, + overflow_count_) modulo its capacity.
+    T* overflow_ = nullptr;
+    std::size_t overflow_capacity_ = 0;
     std::size_t overflow_head_ = 0;
+    std::size_t overflow_count_ = 0;
 };
 
-namespace detail {
-
-/// The runtime's side of an Emitter: connects it and ends its batches.
-template <class T>
-class EmitterBinding {
-  public:
-    static void chain(Emitter<T>& e, Consumer<T>& next, std::size_t batch) {
-        e.mode_ = Emitter<T>::Mode::chained;
-        e.next_ = &next;
-        e.buffer_capacity_ = batch;
-        e.buffer_ = static_cast<T*>(allocate_aligned(batch * sizeof(T), alignof(T)));
-        e.cur_ = e.buffer_;
-        e.end_ = e.buffer_ + batch;
-    }
-    static void ring(Emitter<T>& e, Edge<T>& edge, std::size_t batch) {
-        e.mode_ = Emitter<T>::Mode::ring;
-        e.edge_ = &edge;
-        e.claim_size_ = std::min(batch, edge.ring.capacity());
-        e.overflow_.reserve(batch);
-    }
-    static void end_batch(Emitter<T>& e) noexcept { e.end_batch(); }
-    [[nodiscard]] static std::span<T> window(Emitter<T>& e, std::size_t n) noexcept {
-        return e.window(n);
-    }
-    static void commit(Emitter<T>& e, std::size_t k) noexcept { e.commit(k); }
-    [[nodiscard]] static bool bound(const Emitter<T>& e) noexcept {
-        return e.mode_ != Emitter<T>::Mode::unbound;
-    }
-};
-
-}  // namespace detail
 }  // namespace rill

@@ -28,6 +28,7 @@
 #include "rill/flow/detail/graph.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
 #include "rill/flow/inlet.hpp"
+#include "rill/flow/outlet.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_options.hpp"
 
@@ -72,9 +73,11 @@ class Flow {
                                                   StageOptions source_options = {});
 
     [[nodiscard]] const FlowOptions& options() const noexcept { return graph_->options; }
-    [[nodiscard]] const detail::Graph& graph() const noexcept { return *graph_; }
+    /// The stages added so far (a merge counts as one; replicas are not separate stages).
+    [[nodiscard]] std::size_t stage_count() const noexcept { return graph_->nodes.size(); }
 
   private:
+    friend class Runtime;
     template <class T>
     friend class Stream;
     std::shared_ptr<detail::Graph> graph_;
@@ -131,9 +134,10 @@ class StreamStages {
         }
     }
 
-    /// void(std::span<T>, Emitter<Out>&): the whole input batch at once.
+    /// void(std::span<T>, Emitter<Out>&): the whole input batch at once (up to the stage's
+    /// `batch` items), emitting any number of outputs.
     template <class Out = void, class F>
-    auto batch(std::string name, F f, StageOptions options = {}) {
+    auto per_batch(std::string name, F f, StageOptions options = {}) {
         using O = std::conditional_t<std::is_void_v<Out>, detail::emitted_item_t<F>, Out>;
         if constexpr (std::is_void_v<O>) {
             [[maybe_unused]] detail::flat_map_output_unknown<T, F> error;
@@ -143,7 +147,7 @@ class StreamStages {
             return self();
         } else {
             static_assert(detail::check_item<O>());
-            return add<O, detail::BatchStage<T, O, F>>(std::move(name), std::move(f), options);
+            return add<O, detail::PerBatchStage<T, O, F>>(std::move(name), std::move(f), options);
         }
     }
 
@@ -158,6 +162,17 @@ class StreamStages {
         } else {
             detail::stage_cannot_take<T&&, F>();
         }
+    }
+
+    /// The end of the stream, read by application threads through the returned Outlet (see
+    /// outlet.hpp). Its stage is named `name`; `options` place it like any stage.
+    [[nodiscard]] Outlet<T> outlet(std::string name, OutletOptions outlet_options = {},
+                                   StageOptions options = {}) {
+        detail::validate_outlet_options(name, outlet_options);
+        auto queue = std::make_shared<detail::OutletQueue<T>>(name, outlet_options);
+        add_consumer<detail::OutletStage<T>>(std::move(name), detail::OutletTarget<T>{queue},
+                                             options);
+        return Outlet<T>(std::move(queue));
     }
 
   protected:

@@ -1,5 +1,5 @@
 #pragma once
-// Run: the handle of a started flow. wait() for it, cancel() it (abort: items in flight are
+// Run: the handle of a started flow. wait() for it, cancel() it (items in flight are
 // dropped and counted), or stop() it (drain: sources stop, in-flight items finish, close hooks
 // run in reverse order) with a deadline after which the stop becomes a cancel.
 

@@ -1,6 +1,6 @@
 #pragma once
 // Per-stage accounting of a run. Every item a stage receives is accounted for exactly once:
-// in == out + filtered + errored + dropped_on_abort once the stage is idle.
+// in == out + filtered + errored + dropped_on_cancel once the stage is idle.
 
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +21,7 @@ struct StageMetrics {
     std::uint64_t out = 0;       ///< items handled successfully
     std::uint64_t filtered = 0;  ///< items a filter rejected
     std::uint64_t errored = 0;   ///< items whose processing threw
-    std::uint64_t dropped_on_abort = 0;
+    std::uint64_t dropped_on_cancel = 0;
     std::uint64_t emitted = 0;  ///< items handed downstream (a flat_map may emit many per input)
     /// Items waiting in the rings in front of the stage now (several behind replicas or a merge).
     std::size_t queue_depth = 0;
@@ -31,7 +31,7 @@ struct StageMetrics {
     std::size_t queue_capacity = 0;  ///< all those rings'; 0 when chained to its upstream
 
     [[nodiscard]] std::uint64_t accounted() const noexcept {
-        return out + filtered + errored + dropped_on_abort;
+        return out + filtered + errored + dropped_on_cancel;
     }
     /// Items the stage holds right now (received, not yet accounted for).
     [[nodiscard]] std::uint64_t in_stage() const noexcept { return in - accounted(); }

@@ -77,6 +77,14 @@ struct InletOptions {
     WaitPolicy wait = WaitPolicy::spin_park(256, 4);
 };
 
+struct OutletOptions {
+    /// Items the outlet holds for its readers (a power of two, 2 to kMaxStageCapacity); when it
+    /// is full the stage feeding it waits.
+    std::size_t capacity = 1024;
+    /// How pop() waits for an item.
+    WaitPolicy wait = WaitPolicy::spin_park(256, 4);
+};
+
 inline constexpr std::size_t kMaxStageCapacity = std::size_t{1} << 30;
 inline constexpr std::size_t kMaxStageBatch = std::size_t{1} << 16;
 /// An inlet preallocates 2 x capacity items up front (moodycamel's blocks, so that producers never
@@ -92,6 +100,7 @@ void validate_stage_options(std::string_view stage, const StageOptions& options,
                             const FlowOptions& flow);
 void validate_flow_options(const FlowOptions& options);
 void validate_inlet_options(std::string_view inlet, const InletOptions& options);
+void validate_outlet_options(std::string_view outlet, const OutletOptions& options);
 }  // namespace detail
 
 }  // namespace rill

@@ -33,8 +33,8 @@
 // The requests enter the flow through an inlet's queue (moodycamel::ConcurrentQueue, any number
 // of producers) as detail::Call<T, Resp> items: the request value and a reference to its slot.
 // A stage's value changes type along the segment; the slot reference travels with it. A Call
-// destroyed while it still owns its slot, wherever that happens (a ring or the inlet drained by
-// an abort, a stage's overflow, an item dropped on the floor), answers its caller with
+// destroyed while it still owns its slot, wherever that happens (a ring or the inlet emptied by
+// a cancel, a stage's overflow, an item dropped on the floor), answers its caller with
 // CallError::dropped: that is how a cancelled run completes every outstanding future without
 // any bookkeeping of its own.
 //

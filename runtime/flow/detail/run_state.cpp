@@ -17,7 +17,7 @@ void RunState::begin(std::vector<unsigned> workers_used,
                      std::chrono::steady_clock::time_point deadline, std::stop_token stop_token) {
     for (const auto& stage : stages) {
         if (auto* source = dynamic_cast<SourceStageBase*>(stage.get())) {
-            if (source->drains_on_stop()) sources_.push_back(source);
+            if (source->delivers_accepted_on_stop()) sources_.push_back(source);
         }
     }
     {
@@ -30,14 +30,14 @@ void RunState::begin(std::vector<unsigned> workers_used,
     if (stop_token.stop_possible()) on_stop_.emplace(std::move(stop_token), DrainOnStop{this});
 }
 
-void RunState::request_drain() noexcept {
-    phase_.fetch_or(kDraining);
+void RunState::request_stop() noexcept {
+    phase_.fetch_or(kStopping);
     close_inputs();
     wake_all();
 }
 
-void RunState::request_abort() noexcept {
-    phase_.fetch_or(kAborting);
+void RunState::request_cancel() noexcept {
+    phase_.fetch_or(kCancelling);
     close_inputs();
     wake_all();
 }
@@ -55,7 +55,7 @@ void RunState::deadline_expired() noexcept {
         if (finished_) return;  // too late to matter: the status is final
         deadline_hit_ = true;
     }
-    request_abort();
+    request_cancel();
 }
 
 void RunState::abandon_start() noexcept {
@@ -78,7 +78,7 @@ void RunState::fail(std::string_view stage, std::exception_ptr error) noexcept {
             }
         }
     }
-    request_abort();
+    request_cancel();
 }
 
 void RunState::wake_all() noexcept {
@@ -92,13 +92,23 @@ void RunState::wake_all() noexcept {
 void RunState::task_done() noexcept {
     {
         std::lock_guard lock(mutex_);
-        if (--remaining_ != 0) return;
+        if (remaining_ != 1) {
+            --remaining_;
+            return;
+        }
+    }
+    // The last task: every other one is done, so no stage runs any more.
+    for (const auto& stage : stages)
+        stage->run_ended();
+    {
+        std::lock_guard lock(mutex_);
+        --remaining_;
         // The status is decided here, once: requests that come after the end change nothing.
         const unsigned phase = this->phase();
-        status_ = deadline_hit_              ? RunStatus::deadline_exceeded
-                  : (phase & kAborting) != 0 ? RunStatus::cancelled
-                  : (phase & kDraining) != 0 ? RunStatus::stopped
-                                             : RunStatus::completed;
+        status_ = deadline_hit_                ? RunStatus::deadline_exceeded
+                  : (phase & kCancelling) != 0 ? RunStatus::cancelled
+                  : (phase & kStopping) != 0   ? RunStatus::stopped
+                                               : RunStatus::completed;
         finished_ = true;
     }
     done_cv_.notify_all();
@@ -144,9 +154,9 @@ FlowMetrics RunState::metrics() const {
         // acquire: pairs with the release stores in bump(). The outcomes are read before `in`,
         // so in >= accounted() holds for every snapshot.
         x.out = c.out.load(std::memory_order_acquire);
-        x.filtered = c.filtered.load(std::memory_order_acquire);         // acquire: as above
-        x.errored = c.errored.load(std::memory_order_acquire);           // acquire: as above
-        x.dropped_on_abort = c.dropped.load(std::memory_order_acquire);  // acquire: as above
+        x.filtered = c.filtered.load(std::memory_order_acquire);          // acquire: as above
+        x.errored = c.errored.load(std::memory_order_acquire);            // acquire: as above
+        x.dropped_on_cancel = c.dropped.load(std::memory_order_acquire);  // acquire: as above
         // relaxed: statistics with no ordering against the rest.
         x.emitted = c.emitted.load(std::memory_order_relaxed);
         x.queue_max = c.queue_max.load(std::memory_order_relaxed);

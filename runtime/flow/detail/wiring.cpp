@@ -115,7 +115,7 @@ Run Runtime::start(const Flow& flow) {
 }
 
 Run Runtime::start(const Flow& flow, StartOptions options) {
-    const detail::Graph& graph = flow.graph();
+    const detail::Graph& graph = *flow.graph_;
     if (graph.nodes.empty()) throw std::invalid_argument("rill::Runtime::start: the flow is empty");
     for (const auto& node : graph.nodes) {
         if (!node->is_sink() && node->downstream.empty()) {

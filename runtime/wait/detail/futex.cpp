@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <ctime>
 
 namespace rill::detail {
@@ -34,9 +33,9 @@ bool futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     return !(rc == -1 && errno == ETIMEDOUT);
 }
 
-void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX,
-            nullptr, nullptr, 0);
+void futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept {
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, n, nullptr,
+            nullptr, 0);
 }
 
 }  // namespace rill::detail

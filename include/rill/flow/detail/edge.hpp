@@ -22,6 +22,8 @@ class EdgeBase {
 
     [[nodiscard]] virtual std::size_t depth() const noexcept = 0;
     [[nodiscard]] virtual std::size_t capacity() const noexcept = 0;
+    /// Producer side: whether the ring has a free slot now.
+    [[nodiscard]] virtual bool has_room() const noexcept = 0;
 
     /// Producer: no more items. Everything published before is seen by a consumer that sees
     /// closed() true.
@@ -81,6 +83,9 @@ class Edge final : public EdgeBase {
     /// overflow()).
     [[nodiscard]] std::size_t depth() const noexcept override { return ring.size_approx(); }
     [[nodiscard]] std::size_t capacity() const noexcept override { return ring.capacity(); }
+    [[nodiscard]] bool has_room() const noexcept override {
+        return ring.size_approx() < ring.capacity();
+    }
 
     SpscRing<T> ring;
 };

@@ -34,12 +34,12 @@ class FanInTask final : public FlowTask {
 
   protected:
     [[nodiscard]] StepResult pump() noexcept override {
-        if (run->phase() & RunState::kAborting) return drop_all();
+        if (run->phase() & RunState::kCancelling) return drop_all();
         return ordered_ ? pump_ordered() : pump_unordered();
     }
 
   private:
-    /// One batch from the next input that has items, in turn; one per step, so that an abort
+    /// One batch from the next input that has items, in turn; one per step, so that a cancel
     /// is seen before the next batch goes to the stage.
     StepResult pump_unordered() noexcept {
         bool open = false;

@@ -66,6 +66,14 @@ class TypedNode : public NodeBase {
             typename StageT::output_type;
         };
     }
+    /// A stage object that feeds or serves one run only (an inlet, a service, an outlet) has
+    /// claim() and unclaim().
+    void claim() const override {
+        if constexpr (requires(const F& f) { f.claim(); }) prototype_.claim();
+    }
+    void unclaim() const noexcept override {
+        if constexpr (requires(const F& f) { f.unclaim(); }) prototype_.unclaim();
+    }
     [[nodiscard]] bool copyable_output() const noexcept override {
         if constexpr (requires { typename StageT::output_type; }) {
             return std::is_copy_constructible_v<typename StageT::output_type>;
@@ -73,9 +81,6 @@ class TypedNode : public NodeBase {
             return false;
         }
     }
-
-  protected:
-    [[nodiscard]] const F& stage_object() const noexcept { return prototype_; }
 
   private:
     F prototype_;
@@ -86,19 +91,12 @@ class SourceNode final : public TypedNode<SourceStage<T, S>, S> {
   public:
     using TypedNode<SourceStage<T, S>, S>::TypedNode;
 
-    void claim() const override {
-        if constexpr (requires(const S& s) { s.claim(); }) this->stage_object().claim();
-    }
-    void unclaim() const noexcept override {
-        if constexpr (requires(const S& s) { s.unclaim(); }) this->stage_object().unclaim();
-    }
-
     void wire(Wiring& w, int self) const override {
         NodeRun& me = w.run_of(self);
         FlowTask& task =
             w.add_task(std::make_unique<SourceTask>(static_cast<SourceStageBase&>(*me.stages[0])),
                        me.workers[0]);
-        task.chain.push_back(me.stages[0]);
+        task.stages.push_back(me.stages[0]);
         me.tasks[0] = &task;
     }
 };

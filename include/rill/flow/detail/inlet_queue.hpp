@@ -22,6 +22,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include "rill/detail/tsan.hpp"
+#include "rill/flow/detail/run_claim.hpp"
 #include "rill/flow/emitter.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_context.hpp"
@@ -82,18 +83,9 @@ class InletQueue {
 
     // ---- the source task's side ---------------------------------------------------------
 
-    /// Runtime::start takes the queue for its run; a second start of the flow fails here,
-    /// before it builds anything, so the first run keeps its queue to itself. The claim is for
-    /// the queue's lifetime: what a run closed stays closed.
-    void claim() {
-        if (claimed_.exchange(true)) {
-            throw std::logic_error("rill: inlet '" + name_ +
-                                   "' already feeds a run: a flow with an inlet or a service runs "
-                                   "once; build a new Flow for another run");
-        }
-    }
-    /// The start that claimed the queue failed before running anything.
-    void unclaim() noexcept { claimed_.store(false); }
+    /// One run only (see run_claim.hpp).
+    void claim() { claim_.claim("inlet '" + name_ + "'"); }
+    void unclaim() noexcept { claim_.unclaim(); }
 
     /// The run's source opens: pushes wake its worker from now on. The queue keeps the worker's
     /// EventCount alive, so pushes after the runtime is gone stay harmless.
@@ -120,8 +112,8 @@ class InletQueue {
         return SourceStatus::idle;
     }
 
-    /// The run was aborted: drains the queue; returns how many items were dropped.
-    std::size_t abandon() noexcept {
+    /// The run was cancelled: empties the queue; returns how many items were dropped.
+    std::size_t cancel() noexcept {
         close();
         if (!token_) token_.emplace(queue_);
         std::size_t dropped = 0;
@@ -207,7 +199,7 @@ class InletQueue {
     std::atomic<std::size_t> count_{0};
     std::atomic<bool> closed_{false};
     std::atomic<EventCount*> source_wake_{nullptr};
-    std::atomic<bool> claimed_{false};
+    RunClaim claim_;
     std::shared_ptr<EventCount> wake_owner_;  // set once, by attach() on the source's worker
     EventCount space_;                        // pushers waiting for room
 };
@@ -223,10 +215,10 @@ class InletPoller {
     void unclaim() const noexcept { queue_->unclaim(); }
     void open(StageContext& context) { queue_->attach(context.waker()); }
     SourceStatus poll(Emitter<T>& out, std::size_t max) { return queue_->poll(out, max); }
-    /// Called from any thread when the run is asked to stop or abort: pushes fail from then on
+    /// Called from any thread when the run is asked to stop or cancel: pushes fail from then on
     /// and pushers waiting for room return.
     void close_input() noexcept { queue_->close(); }
-    std::size_t abandon() noexcept { return queue_->abandon(); }
+    std::size_t cancel() noexcept { return queue_->cancel(); }
 
   private:
     std::shared_ptr<InletQueue<T>> queue_;

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "rill/flow/detail/emitter_binding.hpp"
 #include "rill/flow/detail/run_state.hpp"
 #include "rill/flow/emitter.hpp"
 #include "rill/flow/stage_options.hpp"
@@ -153,7 +154,7 @@ class BroadcastRouter final : public Router<T> {
                         out.emit(T(item));
                     } catch (...) {
                         // A copy that throws fails the run; the branch misses that item, which
-                        // the producer has already counted out: the run is aborted, not lost.
+                        // the producer has already counted out: the run is cancelled, not lost.
                         run_.fail(stage_ + " (broadcast copy)", std::current_exception());
                     }
                 }

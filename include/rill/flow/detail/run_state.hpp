@@ -1,5 +1,5 @@
 #pragma once
-// RunState: what the tasks of one run share: the phase (running, draining, aborting), the first
+// RunState: what the tasks of one run share: the phase (running, stopping, cancelling), the first
 // error, the count of tasks still going, and the stages, edges and tasks themselves.
 
 #include <atomic>
@@ -29,8 +29,8 @@ class RouterBase;
 
 class RunState final : public RunControl, public std::enable_shared_from_this<RunState> {
   public:
-    static constexpr unsigned kDraining = 1;
-    static constexpr unsigned kAborting = 2;
+    static constexpr unsigned kStopping = 1;
+    static constexpr unsigned kCancelling = 2;
 
     explicit RunState(Runtime& runtime);
     [[nodiscard]] Runtime& runtime() const noexcept { return *runtime_; }
@@ -42,9 +42,9 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
         // what the requester wrote before (the error, the reason).
         return phase_.load(std::memory_order_acquire);
     }
-    void request_drain() noexcept;
-    void request_abort() noexcept;
-    /// Records a stage's exception (the first one wins) and aborts the run.
+    void request_stop() noexcept;
+    void request_cancel() noexcept;
+    /// Records a stage's exception (the first one wins) and cancels the run.
     void fail(std::string_view stage, std::exception_ptr error) noexcept;
     /// Called by each task after its last step's work.
     void task_done() noexcept;
@@ -52,7 +52,7 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
     void abandon_start() noexcept;
 
     // RunControl
-    void cancel_from_runtime() noexcept override { request_abort(); }
+    void cancel_from_runtime() noexcept override { request_cancel(); }
     void deadline_expired() noexcept override;
 
     /// Waits for the end; false at the deadline. Then status() and rethrow_error().
@@ -74,7 +74,7 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
   private:
     struct DrainOnStop {
         RunState* state;
-        void operator()() const noexcept { state->request_drain(); }
+        void operator()() const noexcept { state->request_stop(); }
     };
 
     void wake_all() noexcept;
@@ -82,7 +82,7 @@ class RunState final : public RunControl, public std::enable_shared_from_this<Ru
 
     Runtime* runtime_;
     std::atomic<unsigned> phase_{0};
-    std::vector<SourceStageBase*> sources_;  // inlets, closed by stop and abort requests
+    std::vector<SourceStageBase*> sources_;  // inlets, closed by stop and cancel requests
 
     mutable std::mutex mutex_;  // guards everything below
     std::condition_variable done_cv_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rill/flow/detail/edge.hpp"
+#include "rill/flow/detail/emitter_binding.hpp"
 #include "rill/flow/detail/run_state.hpp"
 #include "rill/flow/detail/stage_counters.hpp"
 #include "rill/flow/emitter.hpp"
@@ -38,6 +39,9 @@ class StageBase {
     /// The user's open(StageContext&) and close() hooks, when the stage object has them.
     virtual void open(StageContext&) {}
     virtual void close() {}
+    /// Called once the whole run has ended, however it ended (also for a stage whose open()
+    /// never ran), from the thread that ended it.
+    virtual void run_ended() noexcept {}
 
     /// An exception from the stage's code, for the item in hand: counts it (the caller counts)
     /// and applies the error policy. Returns whether to go on with the rest of the batch.
@@ -81,7 +85,7 @@ class StageBase {
         }
     }
 
-    /// The run was aborted: n items taken from the input are dropped.
+    /// The run was cancelled: n items taken from the input are dropped.
     void drop(std::size_t n) noexcept {
         bump(counters.in, n);
         bump(counters.dropped, n);
@@ -122,16 +126,19 @@ class Producer {
     Emitter<T> out;
 };
 
+/// The output of a stage that has none (a sink): no output_type, which is how nodes tell sinks.
+class NoOutput {};
+
 /// A source: emits up to `batch` items per pull.
 class SourceStageBase : public StageBase {
   public:
     [[nodiscard]] virtual SourceStatus pull() noexcept = 0;
     /// On stop(): an inlet closes and drains what it accepted; other sources just end.
-    [[nodiscard]] virtual bool drains_on_stop() const noexcept { return false; }
-    /// Closes an inlet's queue; called from the thread that asks the run to stop or abort.
+    [[nodiscard]] virtual bool delivers_accepted_on_stop() const noexcept { return false; }
+    /// Closes an inlet's queue; called from the thread that asks the run to stop or cancel.
     virtual void close_input() noexcept {}
-    /// On abort: an inlet counts what it holds as dropped.
-    virtual void abandon() noexcept {}
+    /// On cancel: an inlet counts what it holds as dropped.
+    virtual void cancel() noexcept {}
 };
 
 template <class F>

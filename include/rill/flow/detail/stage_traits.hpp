@@ -70,7 +70,7 @@ using first_parameter_t = typename callable_signature<std::remove_cvref_t<F>>::f
 template <class F>
 using second_parameter_t = typename callable_signature<std::remove_cvref_t<F>>::second;
 
-/// The Out of a flat_map or batch callable whose second parameter is Emitter<Out>&.
+/// The Out of a flat_map or per_batch callable whose second parameter is Emitter<Out>&.
 template <class P>
 struct emitter_item {
     using type = void;
@@ -117,9 +117,10 @@ constexpr void stage_cannot_take() {
 
 template <class StreamItem, class Callable>
 struct flat_map_output_unknown {
-    static_assert(dependent_false<StreamItem>,
-                  "rill: cannot tell what this flat_map or batch stage emits; write "
-                  "flat_map<Out>(...) or batch<Out>(...), or take rill::Emitter<Out>& explicitly");
+    static_assert(
+        dependent_false<StreamItem>,
+        "rill: cannot tell what this flat_map or per_batch stage emits; write "
+        "flat_map<Out>(...) or per_batch<Out>(...), or take rill::Emitter<Out>& explicitly");
 };
 
 template <class Item>

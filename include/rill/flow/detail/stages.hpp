@@ -1,24 +1,47 @@
 #pragma once
-// The stage shapes: source, map, filter, flat_map, batch, sink. Each processes a batch in place,
-// emits into its Emitter, and accounts for every input exactly once. One try block per batch:
-// the loop re-enters it after an item that threw when the policy says to skip.
+// The stage shapes: source, map, filter, flat_map, per_batch, sink (per item or per batch) and
+// the pass-through of a merge. Each consuming stage fills in ConsumingStage's skeleton with its
+// per-batch work: it processes the batch in place, emits into its Emitter, and accounts for
+// every input exactly once. One try block per batch: the loop re-enters it after an item that
+// threw when the policy says to skip.
 
 #include <functional>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 #include "rill/flow/detail/stage_base.hpp"
 
 namespace rill::detail {
 
-template <class In, class Out, class F>
-class MapStage final : public UserStage<StageBase, F>, public Consumer<In>, public Producer<Out> {
+/// The skeleton every stage that consumes a stream shares: count the batch in, let the stage
+/// kind do its work (`Derived::process(items)`, which says what became of the items besides
+/// going out), hand over what it emitted, and account for every item of the batch. A new stage
+/// kind (a window, a retrying stage) derives from this and writes process().
+template <class Derived, class In, class Out, class F>
+class ConsumingStage : public UserStage<StageBase, F>,
+                       public Consumer<In>,
+                       public std::conditional_t<std::is_void_v<Out>, NoOutput, Producer<Out>> {
   public:
     using UserStage<StageBase, F>::UserStage;
 
-    void consume(std::span<In> items) noexcept override {
+    void consume(std::span<In> items) noexcept final {
         const std::size_t n = items.size();
         this->begin_batch(n);
+        const Tally tally = static_cast<Derived&>(*this).process(items);
+        if constexpr (!std::is_void_v<Out>) EmitterBinding<Out>::end_batch(this->out);
+        this->finish_batch(n, tally);
+        if constexpr (!std::is_void_v<Out>) this->note_emitted(this->out.emitted());
+    }
+};
+
+template <class In, class Out, class F>
+class MapStage final : public ConsumingStage<MapStage<In, Out, F>, In, Out, F> {
+  public:
+    using ConsumingStage<MapStage, In, Out, F>::ConsumingStage;
+
+    Tally process(std::span<In> items) noexcept {
+        const std::size_t n = items.size();
         Tally tally;
         std::size_t i = 0;
         while (i < n) {
@@ -39,114 +62,94 @@ class MapStage final : public UserStage<StageBase, F>, public Consumer<In>, publ
         this->each_item(i, n, tally, [&](std::size_t j) {
             this->out.emit(std::invoke(this->f_, std::move(items[j])));
         });
-        EmitterBinding<Out>::end_batch(this->out);
-        this->finish_batch(n, tally);
-        this->note_emitted(this->out.emitted());
+        return tally;
     }
 };
 
 template <class T, class F>
-class FilterStage final : public UserStage<StageBase, F>, public Consumer<T>, public Producer<T> {
+class FilterStage final : public ConsumingStage<FilterStage<T, F>, T, T, F> {
   public:
-    using UserStage<StageBase, F>::UserStage;
+    using ConsumingStage<FilterStage, T, T, F>::ConsumingStage;
 
-    void consume(std::span<T> items) noexcept override {
-        const std::size_t n = items.size();
-        this->begin_batch(n);
+    Tally process(std::span<T> items) noexcept {
         Tally tally;
         std::size_t i = 0;
-        this->each_item(i, n, tally, [&](std::size_t j) {
+        this->each_item(i, items.size(), tally, [&](std::size_t j) {
             if (std::invoke(this->f_, std::as_const(items[j]))) {
                 this->out.emit(std::move(items[j]));
             } else {
                 ++tally.filtered;
             }
         });
-        EmitterBinding<T>::end_batch(this->out);
-        this->finish_batch(n, tally);
-        this->note_emitted(this->out.emitted());
+        return tally;
     }
 };
 
 template <class In, class Out, class F>
-class FlatMapStage final : public UserStage<StageBase, F>,
-                           public Consumer<In>,
-                           public Producer<Out> {
+class FlatMapStage final : public ConsumingStage<FlatMapStage<In, Out, F>, In, Out, F> {
   public:
-    using UserStage<StageBase, F>::UserStage;
+    using ConsumingStage<FlatMapStage, In, Out, F>::ConsumingStage;
 
-    void consume(std::span<In> items) noexcept override {
-        const std::size_t n = items.size();
-        this->begin_batch(n);
+    Tally process(std::span<In> items) noexcept {
         Tally tally;
         std::size_t i = 0;
-        this->each_item(i, n, tally, [&](std::size_t j) {
+        this->each_item(i, items.size(), tally, [&](std::size_t j) {
             std::invoke(this->f_, std::move(items[j]), this->out);
         });
-        EmitterBinding<Out>::end_batch(this->out);
-        this->finish_batch(n, tally);
-        this->note_emitted(this->out.emitted());
+        return tally;
     }
 };
 
 /// Takes the whole input batch at once; an exception fails the batch as a whole.
 template <class In, class Out, class F>
-class BatchStage final : public UserStage<StageBase, F>, public Consumer<In>, public Producer<Out> {
+class PerBatchStage final : public ConsumingStage<PerBatchStage<In, Out, F>, In, Out, F> {
   public:
-    using UserStage<StageBase, F>::UserStage;
+    using ConsumingStage<PerBatchStage, In, Out, F>::ConsumingStage;
 
-    void consume(std::span<In> items) noexcept override {
-        this->begin_batch(items.size());
-        const Tally tally =
-            this->whole_batch(items.size(), [&] { std::invoke(this->f_, items, this->out); });
-        EmitterBinding<Out>::end_batch(this->out);
-        this->finish_batch(items.size(), tally);
-        this->note_emitted(this->out.emitted());
+    Tally process(std::span<In> items) noexcept {
+        return this->whole_batch(items.size(), [&] { std::invoke(this->f_, items, this->out); });
     }
 };
 
 template <class In, class F>
-class SinkStage final : public UserStage<StageBase, F>, public Consumer<In> {
+class SinkStage final : public ConsumingStage<SinkStage<In, F>, In, void, F> {
   public:
-    using UserStage<StageBase, F>::UserStage;
+    using ConsumingStage<SinkStage, In, void, F>::ConsumingStage;
 
-    void consume(std::span<In> items) noexcept override {
-        const std::size_t n = items.size();
-        this->begin_batch(n);
+    Tally process(std::span<In> items) noexcept {
         Tally tally;
         std::size_t i = 0;
-        this->each_item(i, n, tally,
+        this->each_item(i, items.size(), tally,
                         [&](std::size_t j) { std::invoke(this->f_, std::move(items[j])); });
-        this->finish_batch(n, tally);
+        return tally;
     }
 };
 
 /// A sink that takes the whole input batch at once; an exception fails the batch as a whole.
 template <class In, class F>
-class BatchSinkStage final : public UserStage<StageBase, F>, public Consumer<In> {
+class BatchSinkStage final : public ConsumingStage<BatchSinkStage<In, F>, In, void, F> {
   public:
-    using UserStage<StageBase, F>::UserStage;
+    using ConsumingStage<BatchSinkStage, In, void, F>::ConsumingStage;
 
-    void consume(std::span<In> items) noexcept override {
-        this->begin_batch(items.size());
-        const Tally tally = this->whole_batch(items.size(), [&] { std::invoke(this->f_, items); });
-        this->finish_batch(items.size(), tally);
+    Tally process(std::span<In> items) noexcept {
+        return this->whole_batch(items.size(), [&] { std::invoke(this->f_, items); });
     }
 };
+
+/// The stage object of a merge: nothing of the user's.
+struct PassThrough {};
 
 /// Passes items on: the stage of a merge, and the hidden `name.merge` behind replicas that
 /// feed more than one stage.
 template <class T>
-class MergeStage final : public StageBase, public Consumer<T>, public Producer<T> {
+class MergeStage final : public ConsumingStage<MergeStage<T>, T, T, PassThrough> {
   public:
-    void consume(std::span<T> items) noexcept override {
-        const std::size_t n = items.size();
-        begin_batch(n);
+    MergeStage() : ConsumingStage<MergeStage, T, T, PassThrough>(PassThrough{}) {}
+
+    Tally process(std::span<T> items) noexcept {
         std::size_t i = 0;
-        this->out.emit_n(n, [&]() noexcept { return std::move(items[i++]); });
-        EmitterBinding<T>::end_batch(this->out);
-        finish_batch(n, {});
-        note_emitted(this->out.emitted());
+        this->out.emit_n(items.size(), [&]() noexcept { return std::move(items[i++]); });
+        return {};
     }
 };
 
@@ -174,7 +177,7 @@ class SourceStage final : public UserStage<SourceStageBase, S>, public Producer<
         return status;
     }
 
-    [[nodiscard]] bool drains_on_stop() const noexcept override {
+    [[nodiscard]] bool delivers_accepted_on_stop() const noexcept override {
         return requires(S & s) {
             s.close_input();
         };
@@ -182,8 +185,8 @@ class SourceStage final : public UserStage<SourceStageBase, S>, public Producer<
     void close_input() noexcept override {
         if constexpr (requires(S & s) { s.close_input(); }) this->f_.close_input();
     }
-    void abandon() noexcept override {
-        if constexpr (requires(S & s) { s.abandon(); }) this->drop(this->f_.abandon());
+    void cancel() noexcept override {
+        if constexpr (requires(S & s) { s.cancel(); }) this->drop(this->f_.cancel());
     }
 };
 

@@ -4,9 +4,9 @@
 // and the stages and routers chained after it. The emitters among them that write into rings
 // to other tasks are the task's tails.
 //
-// Life of a task: open hooks (in chain order) -> running -> flushing the tails' overflow ->
+// Life of a task: open hooks (in stage order) -> running -> flushing the tails' overflow ->
 // closing its output edges -> waiting until every downstream task has run its close hooks ->
-// close hooks (reverse chain order) -> telling its upstream tasks -> done. So close hooks run in
+// close hooks (reverse stage order) -> telling its upstream tasks -> done. So close hooks run in
 // reverse topological order across the whole flow, each on its stage's worker.
 
 #include <algorithm>
@@ -69,8 +69,15 @@ class FlowTask : public Task {
         return StepResult::done;
     }
 
+    void publish_pending() noexcept final {
+        for (EmitterControl* tail : tails)
+            tail->publish_pending();
+    }
+    [[nodiscard]] std::size_t upstream_count() const noexcept final { return upstreams.size(); }
+    [[nodiscard]] const Task* upstream(std::size_t i) const noexcept final { return upstreams[i]; }
+
     [[nodiscard]] std::optional<WaitPolicy> wait_policy() const noexcept final {
-        for (const StageBase* s : chain) {
+        for (const StageBase* s : stages) {
             if (s->wait) return s->wait;
         }
         return std::nullopt;
@@ -92,7 +99,7 @@ class FlowTask : public Task {
 
     // Wired by Runtime::start.
     RunState* run = nullptr;
-    std::vector<StageBase*> chain;           // head first, then in flow order
+    std::vector<StageBase*> stages;          // head first, then those chained after it
     std::vector<EmitterControl*> tails;      // the emitters that write into rings to other tasks
     std::vector<EdgeBase*> out_edges;        // those rings
     std::vector<FlowTask*> upstreams;        // the tasks writing the rings this one reads
@@ -102,7 +109,7 @@ class FlowTask : public Task {
     unsigned worker = 0;
 
   protected:
-    /// One batch of input through the chain. `done` once the input is exhausted.
+    /// One batch of input through the stages. `done` once the input is exhausted.
     [[nodiscard]] virtual StepResult pump() noexcept = 0;
 
   private:
@@ -113,14 +120,14 @@ class FlowTask : public Task {
         bool flushed = true;
         for (EmitterControl* tail : tails) {
             if (!tail->has_overflow()) continue;
-            moved |= tail->drain_overflow();
+            moved |= tail->flush_overflow();
             flushed &= !tail->has_overflow();
         }
         return flushed;
     }
 
     void open_stages() noexcept {
-        for (StageBase* s : chain) {
+        for (StageBase* s : stages) {
             StageContext context(s->name, worker, wake_owner, s->replica, s->replicas);
             try {
                 s->open(context);
@@ -133,7 +140,7 @@ class FlowTask : public Task {
         }
     }
     void close_stages() noexcept {
-        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        for (auto it = stages.rbegin(); it != stages.rend(); ++it) {
             if (!(*it)->opened) continue;
             try {
                 (*it)->close();
@@ -159,12 +166,13 @@ class SourceTask final : public FlowTask {
   protected:
     [[nodiscard]] StepResult pump() noexcept override {
         const unsigned phase = run->phase();
-        if (phase & RunState::kAborting) {
-            source_.abandon();
+        if (phase & RunState::kCancelling) {
+            source_.cancel();
             return StepResult::done;
         }
         // An inlet was closed by the stop request itself and drains what it accepted.
-        if ((phase & RunState::kDraining) && !source_.drains_on_stop()) return StepResult::done;
+        if ((phase & RunState::kStopping) && !source_.delivers_accepted_on_stop())
+            return StepResult::done;
         if (pacing_) {
             if (Clock::now() < next_poll_) return StepResult::idle;
             pacing_ = false;
@@ -212,10 +220,10 @@ class RingTask final : public FlowTask {
 
   protected:
     [[nodiscard]] StepResult pump() noexcept override {
-        const bool aborting = (run->phase() & RunState::kAborting) != 0;
+        const bool cancelling = (run->phase() & RunState::kCancelling) != 0;
         std::size_t limit = head_stage_.batch;
         bool framed = false;  // pushed a frame: progress, whatever comes next
-        if (framed_ != nullptr && !aborting) {
+        if (framed_ != nullptr && !cancelling) {
             if (frame_pending_) {
                 if (!push_frame()) return StepResult::idle;
                 framed = true;
@@ -228,14 +236,14 @@ class RingTask final : public FlowTask {
             if (!input_.closed()) return framed ? StepResult::progress : StepResult::idle;
             items = ring.peek(limit);  // what was published before the close
             if (items.empty()) {
-                if (framed_ == nullptr || aborting || chunk_pos_ == 0) return StepResult::done;
+                if (framed_ == nullptr || cancelling || chunk_pos_ == 0) return StepResult::done;
                 end_chunk();  // the last, partial chunk
                 return frame_pending_ ? StepResult::idle : StepResult::done;
             }
         }
         const std::size_t n = items.size();
         note_depth();
-        if (aborting) {
+        if (cancelling) {
             head_stage_.drop(n);
         } else {
             // relaxed: read only by metrics snapshots, so that items in the stage's hands are
@@ -247,7 +255,7 @@ class RingTask final : public FlowTask {
         }
         ring.release(n);
         input_.wake_producer();
-        if (framed_ != nullptr && !aborting) {
+        if (framed_ != nullptr && !cancelling) {
             chunk_pos_ += n;
             if (chunk_pos_ == chunk_) end_chunk();
         }

@@ -5,6 +5,7 @@
 // RuntimeAccess (runtime_access.hpp).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -33,6 +34,16 @@ class Task {
     [[nodiscard]] virtual Clock::time_point next_timer() const noexcept {
         return Clock::time_point::max();
     }
+    /// The tasks whose output this one reads: a task that waits for room downstream is never
+    /// helped by stepping one of these (see help.hpp).
+    [[nodiscard]] virtual std::size_t upstream_count() const noexcept { return 0; }
+    [[nodiscard]] virtual const Task* upstream(std::size_t i) const noexcept {
+        static_cast<void>(i);
+        return nullptr;
+    }
+    /// Hands over the outputs of the step under way that are written but not yet published, so
+    /// that the task can wait in the middle of its step without holding them back (help.hpp).
+    virtual void publish_pending() noexcept {}
     /// The wait policy this task asks of its worker, if any.
     [[nodiscard]] virtual std::optional<WaitPolicy> wait_policy() const noexcept {
         return std::nullopt;

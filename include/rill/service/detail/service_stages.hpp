@@ -35,13 +35,13 @@ class ServicePoller {
     void unclaim() const noexcept { inner_.unclaim(); }
     void open(StageContext& context) { inner_.open(context); }
     SourceStatus poll(Emitter<value_type>& out, std::size_t max) { return inner_.poll(out, max); }
-    /// The run stops or aborts: calls fail from now on, callers waiting for a slot return.
+    /// The run stops or is cancelled: calls fail from now on, callers waiting for a slot return.
     void close_input() noexcept {
         slots_->close();
         inner_.close_input();
     }
-    /// The run aborted: the queued Calls are destroyed, which answers them `dropped`.
-    std::size_t abandon() noexcept { return inner_.abandon(); }
+    /// The run was cancelled: the queued Calls are destroyed, which answers them `dropped`.
+    std::size_t cancel() noexcept { return inner_.cancel(); }
 
   private:
     // Declared first, destroyed last: the Calls in the queue point into the table.

@@ -1,7 +1,7 @@
 #pragma once
 // Futex: sleep on a 32-bit atomic word until another thread changes it and wakes the sleepers
-// (Linux futex, private to the process). EventCount is built on the same system call; this is
-// the bare form, for a word that already carries the condition (a service slot's state).
+// (Linux futex, private to the process). EventCount (its epoch word) and a service slot's state
+// word both sleep through these two functions.
 //
 // The system call compares the word with `expected` and queues the caller atomically with
 // respect to a wake on the same word, so a waker that changes the word and then wakes can never
@@ -24,8 +24,11 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&
 bool futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                       std::chrono::steady_clock::time_point deadline) noexcept;
 
-/// Wakes every thread sleeping on `word`. Only the address is used: waking a word nobody waits
-/// on, or one whose memory was reused for the same kind of word, is a harmless no-op.
-void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept;
+/// Wakes up to n threads sleeping on `word`. Only the address is used: waking a word nobody
+/// waits on, or one whose memory was reused for the same kind of word, is a harmless no-op.
+void futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept;
+inline void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
+    futex_wake(word, 0x7fffffff);
+}
 
 }  // namespace rill::detail
