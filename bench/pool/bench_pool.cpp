@@ -4,9 +4,9 @@
 //
 // "glibc new/delete" calls glibc's allocator by its own names (__libc_malloc, __libc_free) and
 // constructs and destroys the Buffer in place, which is what libstdc++'s operator new and delete
-// do over glibc's malloc. It cannot simply call `new`: libmimalloc.so, which this binary links
-// (directly and through rill), defines malloc, free and operator new, so dynamic linking makes
-// them mimalloc's for the whole process. "operator new/delete" measures whatever serves `new` in
+// do over glibc's malloc. It cannot simply call `new`: this binary links rill::mimalloc (its
+// mi_malloc rows need mimalloc), and libmimalloc.so defines malloc, free and operator new, so
+// dynamic linking makes them mimalloc's for the whole process. "operator new/delete" measures whatever serves `new` in
 // this binary; the summary says which.
 //   same-thread   one thread takes a buffer, writes it, returns it
 //   cross-thread  a producer takes and writes buffers and passes them, 64 at a time, through an
@@ -247,11 +247,11 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
                                        : "locked (membarrier unavailable)");
     }
     {
-        // Which allocator serves operator new here (RILL_MIMALLOC_OVERRIDE replaces glibc's).
+        // Which allocator serves operator new here (rill::mimalloc replaces glibc's).
         auto* probe = new Buffer;
         std::printf("\noperator new in this binary: %s\n",
                     mi_is_in_heap_region(probe)
-                        ? "mimalloc (libmimalloc.so interposes it, or RILL_MIMALLOC_OVERRIDE=ON)"
+                        ? "mimalloc (rill::mimalloc makes it the process's allocator)"
                         : "glibc");
         delete probe;
     }

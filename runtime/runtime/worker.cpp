@@ -142,6 +142,7 @@ bool Worker::pass() noexcept {
         // may end a run and free its tasks) touches nothing in use.
         std::erase_if(tasks_, [](const Entry& e) { return e.done; });
         erase_pending_ = false;
+        levels_valid_ = 0;  // a new task may get a finished one's address
     }
     if (policy_dirty_) {
         // relaxed: single-writer statistic.
@@ -154,25 +155,49 @@ Worker* Worker::current() noexcept {
     return t_worker;
 }
 
-std::vector<const Task*> Worker::blocked_by_active() const {
-    std::vector<const Task*> blocked(active_.begin(), active_.end());
-    for (std::size_t k = 0; k < blocked.size(); ++k) {  // grows as upstreams are found
-        const Task* t = blocked[k];
+namespace {
+
+/// Adds `from` and every task upstream of it to `out`, once each.
+void add_with_upstreams(const Task* from, std::vector<const Task*>& out) {
+    const std::size_t first = out.size();
+    if (std::find(out.begin(), out.end(), from) == out.end()) out.push_back(from);
+    for (std::size_t k = first; k < out.size(); ++k) {  // grows as upstreams are found
+        const Task* t = out[k];
         for (std::size_t u = 0; u < t->upstream_count(); ++u) {
             const Task* up = t->upstream(u);
-            if (std::find(blocked.begin(), blocked.end(), up) == blocked.end()) {
-                blocked.push_back(up);
-            }
+            if (std::find(out.begin(), out.end(), up) == out.end()) out.push_back(up);
         }
     }
-    return blocked;
 }
 
-bool help_until(bool (*ready)(const void*), const void* context) noexcept {
+}  // namespace
+
+Worker::HelpLevel& Worker::top_level() {
+    const std::size_t depth = active_.size() - 1;
+    while (levels_.size() <= depth)
+        levels_.emplace_back();
+    std::size_t k = 0;
+    while (k < levels_valid_ && k <= depth && levels_[k].task == active_[k])
+        ++k;
+    for (; k <= depth; ++k) {  // the levels from the first changed one up
+        HelpLevel& level = levels_[k];
+        level.task = active_[k];
+        level.blocked.clear();  // keeps its capacity
+        add_with_upstreams(active_[k], level.blocked);
+        level.downstream_of_below = k != 0 && std::find(level.blocked.begin(), level.blocked.end(),
+                                                        active_[k - 1]) != level.blocked.end();
+        if (k != 0) {
+            for (const Task* t : levels_[k - 1].blocked)
+                add_with_upstreams(t, level.blocked);
+        }
+    }
+    levels_valid_ = depth + 1;
+    return levels_[depth];
+}
+
+bool help_until(bool (*ready)(const void*), const void* context, WaitFor what) noexcept {
     Worker* const worker = Worker::current();
-    if (worker == nullptr) return false;
-    worker->help_until(ready, context);
-    return true;
+    return worker != nullptr && worker->help_until(ready, context, what);
 }
 
 bool Worker::help_pass(const std::vector<const Task*>& blocked) noexcept {
@@ -187,25 +212,41 @@ bool Worker::help_pass(const std::vector<const Task*>& blocked) noexcept {
     return progressed;
 }
 
-void Worker::help_until(bool (*ready)(const void*), const void* context) noexcept {
-    if (ready(context)) return;
-    // Computed once: the active tasks do not change while this level waits (deeper levels
-    // compute their own). Allocates, on this slow path only; out of memory ends the process.
-    const std::vector<const Task*> blocked = blocked_by_active();
-    // Every round, what the active steps have emitted so far goes out, as far as there is room:
-    // another task may need it to make the room this one waits for (an ordered fan-in waiting
-    // for one router branch while the router waits for room in another).
+bool Worker::help_until(bool (*ready)(const void*), const void* context, WaitFor what) noexcept {
+    if (ready(context)) return true;
+    // Allocates the first time a step waits at this depth, on this slow path only; out of memory
+    // ends the process, as anywhere in a noexcept step.
+    HelpLevel& level = top_level();
+    if (what == WaitFor::downstream_task && active_.size() > 1) {
+        const HelpLevel& below = levels_[active_.size() - 2];
+        if (below.waits_for != WaitFor::downstream_task || !level.downstream_of_below) {
+            return false;  // see help.hpp: waiting here could close a cycle
+        }
+    }
+    level.waits_for = what;
+    const std::vector<const Task*>& blocked = level.blocked;
+    // Every round, what the active steps have emitted so far and what blocked tasks hold from
+    // their last step goes out, as far as there is room: another task may need it to make the
+    // room this one waits for (an ordered fan-in waiting for one replica while this step waits
+    // for room in another's ring). Handing it over never waits.
     const auto help = [&] {
-        for (Task* t : active_)
-            t->publish_pending();
+        for (std::size_t i = 0; i < tasks_.size(); ++i) {
+            const Entry& e = tasks_[i];
+            if (!e.done && std::find(blocked.begin(), blocked.end(), e.task) != blocked.end()) {
+                e.task->publish_pending();
+            }
+        }
         return help_pass(blocked);
     };
     Waiter waiter(current_policy());
     while (!ready(context)) {
         if (help()) continue;
+        // The timers of the tasks it steps only: a blocked task's timer could stay in the past.
         Task::Clock::time_point timer = Task::Clock::time_point::max();
         for (const Entry& e : tasks_) {
-            if (!e.done) timer = std::min(timer, e.task->next_timer());
+            if (!e.done && std::find(blocked.begin(), blocked.end(), e.task) == blocked.end()) {
+                timer = std::min(timer, e.task->next_timer());
+            }
         }
         const WaitStats before = waiter.stats();
         waiter.wait(
@@ -215,6 +256,7 @@ void Worker::help_until(bool (*ready)(const void*), const void* context) noexcep
         publish_delta(yields_, before.yields, after.yields);
         publish_delta(parks_, before.parks, after.parks);
     }
+    return true;
 }
 
 WaitPolicy Worker::current_policy() const noexcept {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "rill/runtime/detail/help.hpp"
 #include "rill/runtime/detail/runtime_access.hpp"
 #include "rill/runtime/runtime.hpp"
 #include "rill/wait/event_count.hpp"
@@ -43,10 +45,11 @@ class Worker {
 
     /// The worker whose thread this is, or null.
     [[nodiscard]] static Worker* current() noexcept;
-    /// On this worker's thread, inside a step: returns once ready(context) holds, stepping
+    /// On this worker's thread, inside a step: returns true once ready(context) holds, stepping
     /// meanwhile the tasks that cannot be what the caller waits for, and waiting by policy when
-    /// none of them progresses. See help.hpp for why this cannot deadlock.
-    void help_until(bool (*ready)(const void*), const void* context) noexcept;
+    /// none of them progresses; false at once if the step may not wait. See help.hpp.
+    [[nodiscard]] bool help_until(bool (*ready)(const void*), const void* context,
+                                  WaitFor what) noexcept;
 
   private:
     struct Entry {
@@ -61,10 +64,18 @@ class Worker {
     [[nodiscard]] StepResult step(std::size_t i) noexcept;
     /// Moves handed-over tasks into tasks_; true if there were any.
     bool take_inbox() noexcept;
+    /// What a help_until at one depth of active_ needs, kept while the same tasks are active so
+    /// that a step waiting again and again (once per batch it expands to) does not allocate.
+    struct HelpLevel {
+        const Task* task = nullptr;                // active_[depth] when computed
+        bool downstream_of_below = false;          // task is downstream of active_[depth - 1]
+        WaitFor waits_for = WaitFor::application;  // set by the help_until under way here
+        std::vector<const Task*> blocked;  // active_[0..depth] and every task upstream of one
+    };
+    /// The level of the step on top of active_, computed if the active tasks changed.
+    HelpLevel& top_level();
     /// One pass over the tasks that are not in `blocked`, from inside a help_until.
     [[nodiscard]] bool help_pass(const std::vector<const Task*>& blocked) noexcept;
-    /// The active tasks and every task upstream of one of them.
-    [[nodiscard]] std::vector<const Task*> blocked_by_active() const;
     [[nodiscard]] WaitPolicy current_policy() const noexcept;
     [[nodiscard]] Task::Clock::time_point next_timer() const noexcept;
 
@@ -90,6 +101,9 @@ class Worker {
     // step waits in help_until. Reserved as tasks arrive, so pushes do not allocate.
     std::vector<Task*> active_;
     bool erase_pending_ = false;  // some entries are marked done
+    // A deque: a nested help_until adds levels while the ones below are in use.
+    std::deque<HelpLevel> levels_;
+    std::size_t levels_valid_ = 0;  // levels_[0, levels_valid_) match active_; 0 after an erase
 
     // Single writer (the worker), read by stats() from any thread: relaxed is enough for counts.
     std::atomic<std::uint64_t> task_count_{0};

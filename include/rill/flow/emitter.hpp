@@ -8,15 +8,16 @@
 // overflow holds at most one batch: a 1:1 stage never needs more. A stage that expands (a
 // flat_map or per_batch stage emitting many items per input, a source emitting past its `max`) and
 // finds the overflow full waits inside emit() until the ring has room, its worker running its
-// other tasks meanwhile (runtime/detail/help.hpp). So a stage's output never holds more than its
-// ring's capacity plus one batch, whatever one input expands to, and nothing is dropped.
+// other tasks meanwhile (runtime/detail/help.hpp). So a stage's output holds at most its ring's
+// capacity plus one batch, whatever one input expands to, and nothing is dropped. One exception
+// keeps this deadlock-free: a step that its worker runs while helping another, unrelated one
+// (not downstream of it) may not wait, and its overflow grows to hold what its step emits.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -173,25 +174,45 @@ class Emitter final : public detail::EmitterControl {
             // Full ring: keep the item (and all after it, to keep order) until the task drains
             // them, up to one batch; past that, wait for room (see the top of this file).
             if (overflow_count_ < overflow_capacity_) break;
-            wait_for_room();
+            if (!wait_for_room()) {
+                grow_overflow();  // this step may not wait here: hold the rest instead
+                break;
+            }
             flush_overflow();
             if (has_overflow()) break;  // room for some, not all: there is room in the overflow
         }
-        std::construct_at(&overflow_[(overflow_head_ + overflow_count_) % overflow_capacity_],
-                          std::move(item));
+        RILL_ASSERT(overflow_count_ < overflow_capacity_, "rill: Emitter overflow past its size");
+        std::size_t at = overflow_head_ + overflow_count_;
+        if (at >= overflow_capacity_) at -= overflow_capacity_;
+        std::construct_at(&overflow_[at], std::move(item));
         ++overflow_count_;
         ++emitted_;
         edge_->note_overflow(overflow_count_);
     }
 
-    void wait_for_room() noexcept {
+    /// False when this step may not wait for room (help.hpp says which steps may).
+    [[nodiscard]] bool wait_for_room() noexcept {
         constexpr auto room = [](const void* edge) noexcept {
             return static_cast<const detail::EdgeBase*>(edge)->has_room();
         };
-        if (detail::help_until(room, edge_)) return;
-        // Not on a worker thread (never, for an emitter the runtime bound): wait plainly.
-        while (!room(edge_))
-            std::this_thread::yield();
+        return detail::help_until(room, edge_, detail::WaitFor::downstream_task);
+    }
+
+    /// Doubles the overflow, keeping its order. Only for a step that may not wait: allocates,
+    /// and out of memory ends the process, as anywhere in a noexcept step.
+    void grow_overflow() noexcept {
+        const std::size_t capacity = overflow_capacity_ * 2;
+        T* const grown =
+            static_cast<T*>(detail::allocate_aligned(capacity * sizeof(T), alignof(T)));
+        for (std::size_t k = 0; k < overflow_count_; ++k) {
+            T& held = overflow_[take_overflow_index()];
+            std::construct_at(&grown[k], std::move(held));
+            std::destroy_at(&held);
+        }
+        detail::free_aligned(overflow_, overflow_capacity_ * sizeof(T), alignof(T));
+        overflow_ = grown;
+        overflow_capacity_ = capacity;
+        overflow_head_ = 0;
     }
 
     [[nodiscard]] std::size_t take_overflow_index() noexcept {
@@ -285,7 +306,8 @@ class Emitter final : public detail::EmitterControl {
     std::size_t written_ = 0;  // constructed in claimed slots before the current window
     std::size_t claim_size_ = 0;
     // Items that found the ring full, oldest first: a circular buffer of one batch, allocated
-    // when the emitter is bound. [overflow_head_, + overflow_count_) modulo its capacity.
+    // when the emitter is bound (larger only after a grow_overflow()).
+    // [overflow_head_, + overflow_count_) modulo its capacity.
     T* overflow_ = nullptr;
     std::size_t overflow_capacity_ = 0;
     std::size_t overflow_head_ = 0;

@@ -178,7 +178,8 @@ class OutletStage final : public ConsumingStage<OutletStage<T>, T, void, OutletT
                 const auto& s = *static_cast<const OutletStage*>(self);
                 return s.queue().has_room() || s.queue().no_reader() || s.cancelling();
             };
-            if (!help_until(ready, this)) {  // not on a worker: never, for a bound stage
+            if (!help_until(ready, this,
+                            WaitFor::application)) {  // not on a worker: never, for a bound stage
                 tally.dropped = n - i;
                 break;
             }

@@ -160,7 +160,13 @@ class SourceTask final : public FlowTask {
     /// After a poll that found nothing, the source waits out its poll_interval: the worker parks
     /// until then (or until woken) instead of polling it on every pass.
     [[nodiscard]] Clock::time_point next_timer() const noexcept override {
-        return pacing_ ? next_poll_ : Clock::time_point::max();
+        if (!pacing_) return Clock::time_point::max();
+        // While outputs wait for room the step does not poll, so its timer would stay in the
+        // past and keep the worker awake: the consumer that makes room wakes it instead.
+        for (const EmitterControl* tail : tails) {
+            if (tail->has_overflow()) return Clock::time_point::max();
+        }
+        return next_poll_;
     }
 
   protected:
