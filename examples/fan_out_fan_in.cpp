@@ -14,11 +14,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include "rill_cli/whole_number.hpp"
 
 namespace {
 
@@ -39,16 +39,6 @@ struct Squared {
     std::uint64_t digest;
 };
 
-/// Parses a flag's value: a whole number from lo to hi.
-std::optional<std::uint64_t> parse_count(std::string_view v, std::uint64_t lo, std::uint64_t hi) {
-    if (v.empty() || v[0] < '0' || v[0] > '9') return std::nullopt;
-    const std::string s(v);
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(s.c_str(), &end, 10);
-    if (*end != '\0' || n < lo || n > hi) return std::nullopt;
-    return n;
-}
-
 int usage_error(const std::string& message) {
     std::fprintf(stderr, "fan_out_fan_in: %s\n", message.c_str());
     return 2;
@@ -63,7 +53,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a.starts_with("--replicas=")) {
-            const auto v = parse_count(a.substr(11), 1, 64);
+            const auto v = rill::cli::whole_number(a.substr(11), 1, 64);
             if (!v) {
                 return usage_error("--replicas='" + std::string(a.substr(11)) +
                                    "': expected a whole number from 1 to 64");
@@ -77,7 +67,7 @@ int main(int argc, char** argv) {
             return usage_error("--ordered='" + std::string(a.substr(10)) +
                                "': expected true or false");
         } else if (a.starts_with("--items=")) {
-            const auto v = parse_count(a.substr(8), 1, 2'000'000);
+            const auto v = rill::cli::whole_number(a.substr(8), 1, 2'000'000);
             if (!v) {
                 return usage_error("--items='" + std::string(a.substr(8)) +
                                    "': expected a whole number from 1 to 2000000");

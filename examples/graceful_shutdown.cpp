@@ -13,11 +13,11 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
 #include <thread>
+#include "rill_cli/whole_number.hpp"
 
 namespace {
 
@@ -49,16 +49,16 @@ int main(int argc, char** argv) {
     long raise_after_ms = -1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        char* end = nullptr;
         if (a == "--raise-after-ms" && i + 1 < argc) {
-            raise_after_ms = std::strtol(argv[++i], &end, 10);
-            if (*end != '\0' || raise_after_ms < 0) {
+            constexpr std::uint64_t kMaxMs = 3'600'000;
+            const auto ms = rill::cli::whole_number(argv[++i], 0, kMaxMs);
+            if (!ms) {
                 std::fprintf(stderr,
-                             "graceful_shutdown: --raise-after-ms '%s': expected a whole "
-                             "number of milliseconds >= 0\n",
-                             argv[i]);
+                             "graceful_shutdown: --raise-after-ms '%s': %s (milliseconds)\n",
+                             argv[i], rill::cli::expected_whole_number(0, kMaxMs).c_str());
                 return 2;
             }
+            raise_after_ms = static_cast<long>(*ms);
         } else {
             std::fprintf(stderr,
                          "graceful_shutdown: unknown argument '%s'; usage: "

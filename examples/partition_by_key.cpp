@@ -16,13 +16,13 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "rill_cli/whole_number.hpp"
 
 namespace {
 
@@ -115,15 +115,6 @@ class Detector {
     std::uint64_t out_of_order_ = 0;
 };
 
-std::optional<std::uint64_t> parse_count(std::string_view v, std::uint64_t lo, std::uint64_t hi) {
-    if (v.empty() || v[0] < '0' || v[0] > '9') return std::nullopt;
-    const std::string s(v);
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(s.c_str(), &end, 10);
-    if (*end != '\0' || n < lo || n > hi) return std::nullopt;
-    return n;
-}
-
 int usage_error(const std::string& message) {
     std::fprintf(stderr, "partition_by_key: %s\n", message.c_str());
     return 2;
@@ -137,14 +128,14 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a.starts_with("--replicas=")) {
-            const auto v = parse_count(a.substr(11), 1, 64);
+            const auto v = rill::cli::whole_number(a.substr(11), 1, 64);
             if (!v) {
                 return usage_error("--replicas='" + std::string(a.substr(11)) +
                                    "': expected a whole number from 1 to 64");
             }
             replicas = static_cast<std::size_t>(*v);
         } else if (a.starts_with("--events=")) {
-            const auto v = parse_count(a.substr(9), 1, 5'000'000);
+            const auto v = rill::cli::whole_number(a.substr(9), 1, 5'000'000);
             if (!v) {
                 return usage_error("--events='" + std::string(a.substr(9)) +
                                    "': expected a whole number from 1 to 5000000");

@@ -15,13 +15,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <deque>
 #include <iostream>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+#include "rill_cli/whole_number.hpp"
 
 namespace {
 
@@ -80,16 +80,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (argc == 2) {
-        char* end = nullptr;
-        const unsigned long long n = std::strtoull(argv[1], &end, 10);
-        if (*argv[1] == '\0' || *end != '\0' || n == 0 || n > 10'000'000) {
-            std::fprintf(stderr,
-                         "request_response: calls-per-client '%s': expected a whole number "
-                         "from 1 to 10000000\n",
-                         argv[1]);
+        const auto n = rill::cli::whole_number(argv[1], 1, 10'000'000);
+        if (!n) {
+            std::fprintf(stderr, "request_response: calls-per-client '%s': %s\n", argv[1],
+                         rill::cli::expected_whole_number(1, 10'000'000).c_str());
             return 2;
         }
-        calls = static_cast<std::uint32_t>(n);
+        calls = static_cast<std::uint32_t>(*n);
     }
 
     rill::Runtime runtime;  // one pinned worker per CPU this process may use

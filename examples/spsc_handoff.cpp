@@ -10,23 +10,23 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include "rill_cli/whole_number.hpp"
 
 namespace {
 
 std::uint64_t arg(int argc, char** argv, int i, std::uint64_t fallback, const char* what) {
     if (argc <= i) return fallback;
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(argv[i], &end, 10);
-    if (*argv[i] == '\0' || *end != '\0' || v == 0) {
+    constexpr std::uint64_t kMax = std::uint64_t{1} << 40;
+    const auto v = rill::cli::whole_number(argv[i], 1, kMax);
+    if (!v) {
         throw std::invalid_argument(std::string(what) + " '" + argv[i] +
-                                    "': expected a positive whole number");
+                                    "': " + rill::cli::expected_whole_number(1, kMax));
     }
-    return v;
+    return *v;
 }
 
 }  // namespace

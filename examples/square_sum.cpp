@@ -7,10 +7,10 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <span>
 #include <string>
+#include "rill_cli/whole_number.hpp"
 
 int main(int argc, char** argv) {
     std::uint64_t count = 1'000'000;
@@ -19,15 +19,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (argc == 2) {
-        char* end = nullptr;
-        count = std::strtoull(argv[1], &end, 10);
-        if (*argv[1] == '\0' || *end != '\0' || count == 0 || count > 3'000'000) {
+        const auto n = rill::cli::whole_number(argv[1], 1, 3'000'000);
+        if (!n) {
             std::fprintf(stderr,
-                         "square_sum: count '%s': expected a whole number from 1 to "
-                         "3000000 (larger squares overflow the 64-bit sum)\n",
-                         argv[1]);
+                         "square_sum: count '%s': %s (larger squares overflow the 64-bit sum)\n",
+                         argv[1], rill::cli::expected_whole_number(1, 3'000'000).c_str());
             return 2;
         }
+        count = *n;
     }
 
     rill::Runtime runtime;  // one worker per CPU this process may use, each pinned and named

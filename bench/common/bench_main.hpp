@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/affinity.hpp"
+#include "rill_cli/whole_number.hpp"
 
 namespace rill::bench {
 
@@ -157,14 +158,13 @@ int bench_main(const char* program, int argc, char** argv, Register register_ben
     for (int i = 0; i < argc; ++i) {
         const std::string a = argv[i];
         if (a.rfind("--reps=", 0) == 0) {
-            char* end = nullptr;
-            const long reps = std::strtol(a.c_str() + 7, &end, 10);
-            s.reps = static_cast<int>(reps);
-            if (*end != '\0' || end == a.c_str() + 7 || reps < 1 || reps > 1000) {
-                std::fprintf(stderr, "%s: --reps=%s: expected a whole number from 1 to 1000\n",
-                             program, a.c_str() + 7);
+            const auto reps = rill::cli::whole_number(a.c_str() + 7, 1, 1000);
+            if (!reps) {
+                std::fprintf(stderr, "%s: --reps=%s: %s\n", program, a.c_str() + 7,
+                             rill::cli::expected_whole_number(1, 1000).c_str());
                 return 2;
             }
+            s.reps = static_cast<int>(*reps);
         } else if (a == "--quick") {
             s.reps = 3;
             s.min_time = 0.05;

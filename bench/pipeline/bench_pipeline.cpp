@@ -14,7 +14,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -26,6 +25,7 @@
 #include "pipeline/peers.hpp"
 #include "pipeline/rill_cases.hpp"
 #include "pipeline/workload.hpp"
+#include "rill_cli/whole_number.hpp"
 
 namespace rill::bench {
 namespace {
@@ -127,15 +127,6 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s,
     }
 }
 
-/// Parses the value of --items=N; nullopt unless it is a whole number from 1 to kMaxItems.
-std::optional<std::uint64_t> parse_items(const char* v) {
-    if (*v < '0' || *v > '9') return std::nullopt;  // strtoull would accept "-1" and " 1"
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(v, &end, 10);
-    if (*end != '\0' || n < 1 || n > kMaxItems) return std::nullopt;
-    return n;
-}
-
 }  // namespace
 }  // namespace rill::bench
 
@@ -148,7 +139,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) {
         const std::string a = argv[i];
         if (a.rfind("--items=", 0) == 0) {
-            items = parse_items(argv[i] + 8);
+            items = rill::cli::whole_number(argv[i] + 8, 1, kMaxItems);
             if (!items) {
                 std::fprintf(stderr,
                              "bench_pipeline: --items=%s: expected a whole number from 1 to %llu\n",

@@ -39,7 +39,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -50,6 +49,7 @@
 #include "replicas/peers.hpp"
 #include "replicas/rill_cases.hpp"
 #include "replicas/workload.hpp"
+#include "rill_cli/whole_number.hpp"
 
 namespace rill::bench {
 namespace {
@@ -212,15 +212,6 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s, 
     }
 }
 
-/// Parses a flag's value: a whole number from 1 to max, else nullopt.
-std::optional<std::uint64_t> parse_count(const char* v, std::uint64_t max) {
-    if (*v < '0' || *v > '9') return std::nullopt;  // strtoull would accept "-1" and " 1"
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(v, &end, 10);
-    if (*end != '\0' || n < 1 || n > max) return std::nullopt;
-    return n;
-}
-
 }  // namespace
 }  // namespace rill::bench
 
@@ -234,7 +225,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) {
         const std::string a = argv[i];
         const auto value = [&](const char* flag, std::uint64_t max) {
-            std::optional<std::uint64_t> v = parse_count(argv[i] + std::string(flag).size(), max);
+            std::optional<std::uint64_t> v =
+                rill::cli::whole_number(argv[i] + std::string(flag).size(), 1, max);
             if (!v) {
                 std::fprintf(stderr, "bench_replicas: %s: expected a whole number from 1 to %llu\n",
                              argv[i], static_cast<unsigned long long>(max));

@@ -2,13 +2,13 @@
 
 #include <unistd.h>
 
-#include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string_view>
-#include <system_error>
 
 #include "rill/flow/stage_options.hpp"
+#include "rill_cli/whole_number.hpp"
 #include "text.hpp"
 #include "workloads.hpp"
 
@@ -34,14 +34,12 @@ std::vector<std::string_view> split_list(std::string_view flag, std::string_view
 
 std::uint64_t parse_number(std::string_view flag, std::string_view whole, std::string_view text,
                            std::uint64_t lo, std::uint64_t hi) {
-    std::uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    const std::string range =
-        cat("expected a whole number from ", std::to_string(lo), " to ", std::to_string(hi));
-    if (ec != std::errc{} || end != text.data() + text.size() || v < lo || v > hi) {
+    const std::optional<std::uint64_t> v = cli::whole_number(text, lo, hi);
+    if (!v) {
+        const std::string range = cli::expected_whole_number(lo, hi);
         fail(flag, whole, text == whole ? range : cat("'", text, "': ", range));
     }
-    return v;
+    return *v;
 }
 
 template <class T>
@@ -56,15 +54,13 @@ std::vector<T> parse_numbers(std::string_view flag, std::string_view value, std:
 std::vector<std::size_t> parse_capacities(std::string_view flag, std::string_view value) {
     std::vector<std::size_t> out;
     for (const std::string_view part : split_list(flag, value)) {
-        std::uint64_t v = 0;
-        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-        if (ec != std::errc{} || end != part.data() + part.size() || v < 2 || v > kMaxCapacity ||
-            (v & (v - 1)) != 0) {
+        const std::optional<std::uint64_t> v = cli::whole_number(part, 2, kMaxCapacity);
+        if (!v || (*v & (*v - 1)) != 0) {
             fail(flag, value,
                  cat(part == value ? std::string() : cat("'", part, "': "),
                      "not a power of two from 2 to ", std::to_string(kMaxCapacity)));
         }
-        out.push_back(static_cast<std::size_t>(v));
+        out.push_back(static_cast<std::size_t>(*v));
     }
     return out;
 }
