@@ -6,8 +6,8 @@
 // constructs and destroys the Buffer in place, which is what libstdc++'s operator new and delete
 // do over glibc's malloc. It cannot simply call `new`: this binary links rill::mimalloc (its
 // mi_malloc rows need mimalloc), and libmimalloc.so defines malloc, free and operator new, so
-// dynamic linking makes them mimalloc's for the whole process. "operator new/delete" measures whatever serves `new` in
-// this binary; the summary says which.
+// dynamic linking makes them mimalloc's for the whole process. "operator new/delete" measures
+// whatever serves `new` in this binary; the summary says which.
 //   same-thread   one thread takes a buffer, writes it, returns it
 //   cross-thread  a producer takes and writes buffers and passes them, 64 at a time, through an
 //                 SpscRing to a consumer on the other CPU, which reads and returns them (the
