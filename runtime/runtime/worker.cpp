@@ -8,6 +8,7 @@
 #include <string>
 #include <system_error>
 
+#include "rill/detail/assert.hpp"
 #include "rill/runtime/detail/help.hpp"
 #include "rill/wait/waiter.hpp"
 
@@ -214,10 +215,11 @@ bool Worker::help_pass(const std::vector<const Task*>& blocked) noexcept {
 
 bool Worker::help_until(bool (*ready)(const void*), const void* context, WaitFor what) noexcept {
     if (ready(context)) return true;
+    RILL_ASSERT(!active_.empty(), "rill: help_until outside a step");
     // Allocates the first time a step waits at this depth, on this slow path only; out of memory
     // ends the process, as anywhere in a noexcept step.
     HelpLevel& level = top_level();
-    if (what == WaitFor::downstream_task && active_.size() > 1) {
+    if (active_.size() > 1) {
         const HelpLevel& below = levels_[active_.size() - 2];
         if (below.waits_for != WaitFor::downstream_task || !level.downstream_of_below) {
             return false;  // see help.hpp: waiting here could close a cycle

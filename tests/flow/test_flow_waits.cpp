@@ -277,3 +277,49 @@ TEST_CASE("waits: one flow whose two expanding branches cross workers finishes",
     CHECK(finish_or_die(run, "one flow, crossed branches", 120s) == rill::RunStatus::completed);
     CHECK(count->load() == 2 * (kEach + kBurst));
 }
+
+TEST_CASE("waits: two flows' outlets on one worker, read one to its end and then the other",
+          "[flow][waits][outlet]") {
+    // One worker runs both flows. When outlet a's ring is full its stage waits for the reader
+    // and the worker steps flow b meanwhile, whose outlet fills too. Had b's outlet waited for
+    // the reader above a's wait, a could not go on (its step is under b's) while the reader
+    // waits for the rest of a: b's outlet holds what does not fit instead.
+    rill::Runtime runtime({.workers = 1});
+    constexpr std::uint64_t kItems = 100'000;
+    std::array<rill::Flow, 2> flows{rill::Flow({.capacity = 64, .batch = 64}),
+                                    rill::Flow({.capacity = 64, .batch = 64})};
+    std::vector<rill::Outlet<std::uint64_t>> outlets;
+    for (rill::Flow& flow : flows) {
+        outlets.push_back(flow.source("src", rill::iota<std::uint64_t>(0, kItems))
+                              .outlet("out", {.capacity = 1024}));
+    }
+    std::vector<rill::Run> runs;
+    for (rill::Flow& flow : flows)
+        runs.push_back(runtime.start(flow));
+    std::this_thread::sleep_for(10ms);  // both outlets full
+    for (std::size_t f = 0; f < 2; ++f) {
+        std::uint64_t expected = 0;
+        std::uint64_t out_of_order = 0;
+        while (const std::optional<std::uint64_t> x = outlets[f].pop_for(120s)) {
+            out_of_order += *x != expected ? 1 : 0;
+            ++expected;
+        }
+        CHECK(out_of_order == 0);
+        INFO("outlet " << f);
+        CHECK(expected == kItems);
+        if (expected != kItems) {
+            std::ostringstream m;
+            m << runs[f].metrics();
+            std::fprintf(stderr, "DEADLOCK (two outlets): outlet %zu stopped at %llu\n%s\n", f,
+                         static_cast<unsigned long long>(expected), m.str().c_str());
+            std::fflush(stderr);
+            std::_Exit(3);
+        }
+    }
+    for (std::size_t f = 0; f < 2; ++f) {
+        CHECK(finish_or_die(runs[f], "two outlets", 120s) == rill::RunStatus::completed);
+        const rill::FlowMetrics m = runs[f].metrics();
+        CHECK(m.balanced());
+        CHECK(m.at("out").out == kItems);
+    }
+}

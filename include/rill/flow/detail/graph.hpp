@@ -96,7 +96,7 @@ class SourceNode final : public TypedNode<SourceStage<T, S>, S> {
         FlowTask& task =
             w.add_task(std::make_unique<SourceTask>(static_cast<SourceStageBase&>(*me.stages[0])),
                        me.workers[0]);
-        task.stages.push_back(me.stages[0]);
+        task.add_stage(*me.stages[0]);
         me.tasks[0] = &task;
     }
 };

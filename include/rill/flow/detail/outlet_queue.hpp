@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "rill/flow/detail/run_claim.hpp"
 #include "rill/flow/detail/run_state.hpp"
@@ -143,30 +144,31 @@ struct OutletTarget {
 };
 
 /// The stage at the end of a stream that hands its items to the application: one push per batch
-/// (as many as fit), waiting for room as a full ring requires.
+/// (as many as fit), waiting for room as a full ring requires. A step that may not wait (nested
+/// in the wait of an unrelated step: runtime/detail/help.hpp) holds the rest instead, in memory
+/// that grows; its task hands the held items over, first, as readers make room.
 template <class T>
-class OutletStage final : public ConsumingStage<OutletStage<T>, T, void, OutletTarget<T>> {
+class OutletStage final : public ConsumingStage<OutletStage<T>, T, void, OutletTarget<T>>,
+                          public EmitterControl {
   public:
     using ConsumingStage<OutletStage, T, void, OutletTarget<T>>::ConsumingStage;
 
     void run_ended() noexcept override { queue().close(); }
+    [[nodiscard]] EmitterControl* held_output() noexcept override { return this; }
 
     Tally process(std::span<T> items) noexcept {
         const std::size_t n = items.size();
         Tally tally;
+        if (has_overflow()) {  // behind held items: keep the order
+            hold(items, tally);
+            return tally;
+        }
         std::size_t i = 0;
         for (;;) {
             i += queue().push(items.subspan(i));
             if (i == n) break;
             if (queue().no_reader()) {
-                // Nobody will read the rest: an error of this stage, counted by its policy.
-                try {
-                    throw std::logic_error("rill: outlet '" + queue().name() +
-                                           "': every Outlet handle was destroyed while its run "
-                                           "was going, so nobody reads its items");
-                } catch (...) {
-                    static_cast<void>(this->on_error());
-                }
+                reader_gone();
                 tally.errored = n - i;
                 break;
             }
@@ -178,13 +180,42 @@ class OutletStage final : public ConsumingStage<OutletStage<T>, T, void, OutletT
                 const auto& s = *static_cast<const OutletStage*>(self);
                 return s.queue().has_room() || s.queue().no_reader() || s.cancelling();
             };
-            if (!help_until(ready, this,
-                            WaitFor::application)) {  // not on a worker: never, for a bound stage
-                tally.dropped = n - i;
+            if (!help_until(ready, this, WaitFor::application)) {
+                hold(items.subspan(i), tally);
                 break;
             }
         }
         return tally;
+    }
+
+    // What this stage holds, as its task's tail.
+    [[nodiscard]] bool has_overflow() const noexcept override { return held_from_ != held_.size(); }
+    [[nodiscard]] std::size_t overflow_size() const noexcept override {
+        return held_.size() - held_from_;
+    }
+    bool flush_overflow() noexcept override {
+        const std::size_t rest = overflow_size();
+        std::size_t moved = 0;
+        if (cancelling()) {
+            bump(this->counters.dropped, rest);
+            moved = rest;
+        } else if (queue().no_reader()) {
+            reader_gone();
+            bump(this->counters.errored, rest);
+            moved = rest;
+        } else {
+            moved = queue().push(std::span<T>(held_).subspan(held_from_));
+            bump(this->counters.out, moved);
+        }
+        held_from_ += moved;
+        if (held_from_ == held_.size()) {
+            held_.clear();  // keeps its capacity
+            held_from_ = 0;
+        }
+        return moved != 0;
+    }
+    void publish_pending() noexcept override {
+        if (has_overflow()) static_cast<void>(flush_overflow());
     }
 
   private:
@@ -192,6 +223,26 @@ class OutletStage final : public ConsumingStage<OutletStage<T>, T, void, OutletT
     [[nodiscard]] bool cancelling() const noexcept {
         return (this->run->phase() & RunState::kCancelling) != 0;
     }
+    /// Keeps items for later, counted as held. Allocates, only for a step that may not wait; out
+    /// of memory ends the process, as anywhere in a noexcept step.
+    void hold(std::span<T> items, Tally& tally) noexcept {
+        for (T& item : items)
+            held_.push_back(std::move(item));
+        tally.held = items.size();
+    }
+    /// Nobody will read the rest: an error of this stage, counted by its policy.
+    void reader_gone() noexcept {
+        try {
+            throw std::logic_error("rill: outlet '" + queue().name() +
+                                   "': every Outlet handle was destroyed while its run was "
+                                   "going, so nobody reads its items");
+        } catch (...) {
+            static_cast<void>(this->on_error());
+        }
+    }
+
+    std::vector<T> held_;  // [held_from_, end) not yet handed over, oldest first
+    std::size_t held_from_ = 0;
 };
 
 }  // namespace rill::detail

@@ -27,6 +27,7 @@ struct Tally {
     std::size_t filtered = 0;
     std::size_t errored = 0;
     std::size_t dropped = 0;
+    std::size_t held = 0;  // kept by the stage, counted when they leave it (held_output())
 };
 
 class StageBase {
@@ -42,6 +43,9 @@ class StageBase {
     /// Called once the whole run has ended, however it ended (also for a stage whose open()
     /// never ran), from the thread that ended it.
     virtual void run_ended() noexcept {}
+    /// What the stage holds for lack of room that is not in an Emitter, if it can hold any: the
+    /// task flushes it, as it flushes its emitters' overflow, before it takes more input.
+    [[nodiscard]] virtual EmitterControl* held_output() noexcept { return nullptr; }
 
     /// An exception from the stage's code, for the item in hand: counts it (the caller counts)
     /// and applies the error policy. Returns whether to go on with the rest of the batch.
@@ -93,7 +97,7 @@ class StageBase {
     void begin_batch(std::size_t n) noexcept { bump(counters.in, n); }
     /// Accounts for the n items of a batch: whatever the tally does not claim went out.
     void finish_batch(std::size_t n, const Tally& t) noexcept {
-        bump(counters.out, n - t.filtered - t.errored - t.dropped);
+        bump(counters.out, n - t.filtered - t.errored - t.dropped - t.held);
         if (t.filtered) bump(counters.filtered, t.filtered);
         if (t.errored) bump(counters.errored, t.errored);
         if (t.dropped) bump(counters.dropped, t.dropped);

@@ -69,6 +69,13 @@ class FlowTask : public Task {
         return StepResult::done;
     }
 
+    /// Adds a stage this task runs (after the ones it has); what the stage can hold for lack of
+    /// room joins the tails.
+    void add_stage(StageBase& stage) {
+        stages.push_back(&stage);
+        if (EmitterControl* held = stage.held_output()) tails.push_back(held);
+    }
+
     void publish_pending() noexcept final {
         for (EmitterControl* tail : tails)
             tail->publish_pending();
@@ -100,7 +107,7 @@ class FlowTask : public Task {
     // Wired by Runtime::start.
     RunState* run = nullptr;
     std::vector<StageBase*> stages;          // head first, then those chained after it
-    std::vector<EmitterControl*> tails;      // the emitters that write into rings to other tasks
+    std::vector<EmitterControl*> tails;      // what writes into rings to other tasks (or holds)
     std::vector<EdgeBase*> out_edges;        // those rings
     std::vector<FlowTask*> upstreams;        // the tasks writing the rings this one reads
     std::atomic<int> downstream_open{0};     // tasks reading out_edges that have not closed yet
@@ -172,6 +179,9 @@ class SourceTask final : public FlowTask {
   protected:
     [[nodiscard]] StepResult pump() noexcept override {
         const unsigned phase = run->phase();
+        if (phase & (RunState::kCancelling | RunState::kStopping)) {
+            pacing_ = false;  // done polling: no timer to wake the worker while the flow closes
+        }
         if (phase & RunState::kCancelling) {
             source_.cancel();
             return StepResult::done;

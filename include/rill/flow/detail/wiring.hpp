@@ -130,7 +130,7 @@ FlowTask& fan_in(Wiring& w, int u, StageBase& head, unsigned worker, std::size_t
         w.add_task(std::make_unique<FanInTask<T>>(edges, head, input_of<T>(head), ordered), worker);
     for (std::size_t j = 0; j < up.stages.size(); ++j)
         w.link(*up.tasks[j], task, *edges[j]);
-    task.stages.push_back(&head);
+    task.add_stage(head);
     return task;
 }
 
@@ -180,13 +180,13 @@ FlowTask& feed(Wiring& w, int i, const Outlet<T>& from, StageBase& s, unsigned w
         // The buffer takes the consumer's batch: chained or not, a stage gets its input in
         // spans of at most its own batch.
         EmitterBinding<T>::chain(*from.emitter, input_of<T>(s), w.batch_of(i));
-        from.task->stages.push_back(&s);
+        from.task->add_stage(s);
         return *from.task;
     }
     Edge<T>& e = w.add_edge<T>(w.capacity_of(i));
     bind_ring(*from.emitter, *from.task, e, from.batch);
     FlowTask& task = w.add_task(std::make_unique<RingTask<T>>(e, s, input_of<T>(s)), worker);
-    task.stages.push_back(&s);
+    task.add_stage(s);
     s.inputs.push_back(&e);
     w.link(*from.task, task, e);
     return task;
@@ -217,7 +217,7 @@ void wire_consumer(Wiring& w, int i, int u, MakeRouter&& make_router) {
         if (auto* chunks = dynamic_cast<ChunkRouter<T>*>(&router)) chunks->watch(j, e);
         FlowTask& task =
             w.add_task(std::make_unique<RingTask<T>>(e, s, input_of<T>(s)), me.workers[j]);
-        task.stages.push_back(&s);
+        task.add_stage(s);
         s.inputs.push_back(&e);
         w.link(*from.task, task, e);
         me.tasks[j] = &task;
@@ -243,7 +243,7 @@ void wire_merge(Wiring& w, int i, const std::vector<int>& upstreams) {
         w.add_task(std::make_unique<FanInTask<T>>(edges, s, input_of<T>(s), false), me.workers[0]);
     for (std::size_t k = 0; k < edges.size(); ++k)
         w.link(*producers[k], task, *edges[k]);
-    task.stages.push_back(&s);
+    task.add_stage(s);
     me.tasks[0] = &task;
 }
 

@@ -9,15 +9,19 @@
 // upstream of an active one (one of those could need room in an active task's input, which an
 // active task, mid-step, does not make).
 //
-// Which steps may wait for a task (WaitFor::downstream_task): the outermost active step, and a
-// nested step whose task is downstream of the step it is nested in. Any other nested step is
-// refused (help_until returns false) and holds what it cannot hand over instead, in memory that
-// grows: it could otherwise wait for a task that waits, on another worker, for the step it is
-// nested in to end (two flows, or two branches, each nesting over the other's expanding stage).
+// Which steps may wait: the outermost active step, and a nested step whose task is downstream of
+// the step it is nested in, when that one waits for a task. Any other nested step is refused
+// (help_until returns false) and holds what it cannot hand over instead, in memory that grows:
+// it could otherwise wait for a task that waits, on another worker, for the step it is nested in
+// to end (two flows, or two branches, each nesting over the other's expanding stage), or keep an
+// unrelated step from going on until the application reads (two flows' outlets on one worker,
+// the application reading one to its end before the other).
 //
-// Why waiting for tasks cannot deadlock:
-//  * A step waits only for room in a ring it writes, that is for a task strictly downstream.
-//  * The steps that wait on a worker form a chain, each downstream of the one below it.
+// Why this cannot deadlock (between tasks; the application must read the outlets it waits on):
+//  * A step waits only for room in a ring it writes, that is for a task strictly downstream, or
+//    for the application to read an outlet, which nothing is downstream of.
+//  * The steps that wait on a worker form a chain, each downstream of the one below it, with at
+//    most one wait for the application, on top.
 //  * A waiting step W waits for its consumer C. If C's worker cannot step C, C is active there
 //    or upstream of an active step, so the top of that worker's stack is downstream of C, thus
 //    strictly downstream of W; if it waits, it waits further downstream still.
@@ -29,8 +33,6 @@
 //    upstream replica: every round, what active steps have emitted so far, and what blocked
 //    tasks hold from their last step, goes out as far as there is room, so no replica's output
 //    is held back behind a wait.
-// A wait for the application (WaitFor::application: an outlet's readers) is always accepted;
-// the steps below it go on when the application reads.
 // A nested step that finishes its task only marks it done; the outermost pass erases it.
 
 #include <cstdint>
@@ -45,7 +47,7 @@ enum class WaitFor : std::uint8_t {
 
 /// On a worker thread, inside a task's step: returns true once ready(context) holds, helping as
 /// above meanwhile. Returns false at once, without waiting, off a worker thread and when the
-/// step may not wait for a task (see above); the caller then keeps what it holds.
+/// step may not wait (see above); the caller then keeps what it holds.
 [[nodiscard]] bool help_until(bool (*ready)(const void*), const void* context,
                               WaitFor what) noexcept;
 
