@@ -62,7 +62,9 @@ void free_aligned(void* p, std::size_t bytes, std::size_t alignment) noexcept {
     if (const auto free = mimalloc().free) {
         free(p);
     } else {
-        ::operator delete (p, bytes, std::align_val_t{alignment});
+        // Unsized: Clang declares the sized form only with -fsized-deallocation.
+        static_cast<void>(bytes);
+        ::operator delete (p, std::align_val_t{alignment});
     }
 }
 
