@@ -34,9 +34,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A hang detector well inside the ctest timeout, not a performance bound.
-constexpr auto kHang = 240s;
-
 rill::Runtime& runtime() {
     static rill::Runtime rt({.workers = 2, .allow_oversubscription = true});
     return rt;

@@ -204,8 +204,10 @@ TEST_CASE("Service calls: a timeout <= 0 times out at once, one too long waits f
     rill::Flow flow;
     rill::test::Gate gate;
     rill::test::OpenOnExit open{gate};
-    auto [service, requests] = flow.service<int, int>("double", {.max_in_flight = 16});
-    requests
+    // Not a structured binding: Clang 14 cannot capture one in a lambda.
+    rill::ServiceEntry<int, int> entry = flow.service<int, int>("double", {.max_in_flight = 16});
+    rill::Service<int, int>& service = entry.service;
+    entry.requests
         .map("gated",
              [&gate](int x) {
                  gate.pass();
