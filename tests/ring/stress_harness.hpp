@@ -152,6 +152,7 @@ StressResult run_stress(Ring& ring, const StressConfig& cfg) {
         const ProgressWatchdog dog("ring stress", consumed, [&] {
             stop.store(true, std::memory_order_relaxed);  // relaxed: see the threads
         });
+        // release: pairs with the threads' acquire of go; the ring and config are set up.
         go.store(true, std::memory_order_release);
         for (auto& t : threads)
             t.join();
