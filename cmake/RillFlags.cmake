@@ -12,7 +12,9 @@ if(RILL_SANITIZE)
         message(FATAL_ERROR "RILL_SANITIZE: thread and address cannot be combined (got '${RILL_SANITIZE}')")
     endif()
     list(JOIN _rill_sanitizers "," _rill_sanitize_list)
-    set(_rill_sanitize_flags -fsanitize=${_rill_sanitize_list} -fno-omit-frame-pointer -g)
+    # Line tables for the sanitizers' stack traces where the build type gives no debug info.
+    set(_rill_sanitize_flags -fsanitize=${_rill_sanitize_list} -fno-omit-frame-pointer
+        $<$<NOT:$<CONFIG:Debug,RelWithDebInfo>>:-g1>)
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GCC" OR CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
         # GCC 12's flow analysis under -fsanitize reports maybe-uninitialized inside libstdc++
         # (std::regex, std::function) that optimised builds do not.

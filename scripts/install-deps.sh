@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(
     cmake ninja-build g++ clang clang-format
+    # the runtimes of Clang's sanitizers (the asan preset), only recommended by clang
+    libclang-rt-14-dev
     libconcurrentqueue-dev libmimalloc-dev catch2 libbenchmark-dev
     libtbb-dev libboost-dev libreaderwriterqueue-dev
     # rill-perf-report's chart: checked as XML by xmllint and rendered by headless Chromium in

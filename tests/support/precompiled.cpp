@@ -1,0 +1,2 @@
+// The translation unit that builds the tests' precompiled header (rill_test_pch in
+// tests/CMakeLists.txt); it has no code of its own.
