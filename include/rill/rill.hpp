@@ -23,6 +23,7 @@
 #include "rill/service/service.hpp"
 #include "rill/state/hash.hpp"
 #include "rill/state/keyed_state.hpp"
+#include "rill/time/clock.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/wait_policy.hpp"
 #include "rill/wait/waiter.hpp"

@@ -43,8 +43,8 @@ void publish_delta(std::atomic<std::uint64_t>& total, std::uint64_t before, std:
 
 }  // namespace
 
-Worker::Worker(const Runtime& owner, unsigned index, WaitPolicy policy)
-    : owner_(owner), index_(index), default_policy_(policy) {}
+Worker::Worker(const Runtime& owner, unsigned index, WaitPolicy policy, const Clock& clock)
+    : owner_(owner), index_(index), default_policy_(policy), clock_(clock) {}
 
 void Worker::start(const std::string& thread_name, int cpu) {
     cpu_ = cpu;
@@ -244,6 +244,7 @@ bool Worker::help_until(bool (*ready)(const void*), const void* context, WaitFor
     while (!ready(context)) {
         if (help()) continue;
         // The timers of the tasks it steps only: a blocked task's timer could stay in the past.
+        // Clock time, turned into steady time to park until below.
         Task::Clock::time_point timer = Task::Clock::time_point::max();
         for (const Entry& e : tasks_) {
             if (!e.done && std::find(blocked.begin(), blocked.end(), e.task) == blocked.end()) {
@@ -252,7 +253,7 @@ bool Worker::help_until(bool (*ready)(const void*), const void* context, WaitFor
         }
         const WaitStats before = waiter.stats();
         waiter.wait(
-            *events_, [&] { return ready(context) || help(); }, timer);
+            *events_, [&] { return ready(context) || help(); }, clock_.park_until(timer));
         const WaitStats& after = waiter.stats();
         publish_delta(spins_, before.spins, after.spins);
         publish_delta(yields_, before.yields, after.yields);
@@ -279,12 +280,14 @@ WaitPolicy Worker::current_policy() const noexcept {
     return best;
 }
 
-Task::Clock::time_point Worker::next_timer() const noexcept {
+Task::Clock::time_point Worker::park_until() const noexcept {
+    // A scan, not a heap: a worker has a few tasks, each with one nearest timer (a stage keeps
+    // its own many), and the scan runs only when a pass found nothing to do.
     Task::Clock::time_point t = Task::Clock::time_point::max();
     for (const Entry& e : tasks_) {
         if (!e.done) t = std::min(t, e.task->next_timer());
     }
-    return t;
+    return t == Task::Clock::time_point::max() ? t : clock_.park_until(t);
 }
 
 bool on_worker_thread() noexcept {
@@ -328,7 +331,7 @@ void Worker::run() noexcept {
                 // one without goes back to the top, which makes the last pass before exiting.
                 return (quit_.load(std::memory_order_acquire) && tasks_.empty()) || pass();
             },
-            next_timer());
+            park_until());
         const WaitStats& after = waiter->stats();
         publish_delta(spins_, before.spins, after.spins);
         publish_delta(yields_, before.yields, after.yields);

@@ -15,6 +15,7 @@
 #include "rill/runtime/detail/help.hpp"
 #include "rill/runtime/detail/runtime_access.hpp"
 #include "rill/runtime/runtime.hpp"
+#include "rill/time/clock.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/wait_policy.hpp"
 
@@ -22,7 +23,7 @@ namespace rill::detail {
 
 class Worker {
   public:
-    Worker(const Runtime& owner, unsigned index, WaitPolicy policy);
+    Worker(const Runtime& owner, unsigned index, WaitPolicy policy, const Clock& clock);
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
@@ -77,12 +78,14 @@ class Worker {
     /// One pass over the tasks that are not in `blocked`, from inside a help_until.
     [[nodiscard]] bool help_pass(const std::vector<const Task*>& blocked) noexcept;
     [[nodiscard]] WaitPolicy current_policy() const noexcept;
-    [[nodiscard]] Task::Clock::time_point next_timer() const noexcept;
+    /// Until when the worker may park: its tasks' nearest timer, in steady time.
+    [[nodiscard]] Task::Clock::time_point park_until() const noexcept;
 
     const Runtime& owner_;
     const unsigned index_;
     int cpu_ = -1;
     const WaitPolicy default_policy_;
+    const Clock& clock_;  // the runtime's: its tasks' timers are in its time
     std::thread thread_;
     std::shared_ptr<EventCount> events_ = std::make_shared<EventCount>();
 

@@ -10,7 +10,9 @@
 //
 // Stage objects carry their own state; each run copies them, once per replica. A stage object may
 // have open(StageContext&) and close() members: they run on the stage's worker before its first
-// and after its last item, close hooks in reverse topological order.
+// and after its last item, close hooks in reverse topological order. It may also have timers
+// (next_timer, on_timer) and a finish(Emitter&) that emits at the end of its input: see
+// detail/stage_hooks.hpp.
 //
 // Parallel shapes: `{.replicas = n}` runs n copies of a stage (`.ordered = true` keeps the input
 // order after them); `stream.key_by(f)` sends all items with one key to one replica; a stream

@@ -1,10 +1,12 @@
 #pragma once
 // RuntimeOptions: how many worker threads a Runtime starts, where they run and how they wait.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "rill/time/clock.hpp"
 #include "rill/wait/wait_policy.hpp"
 
 namespace rill {
@@ -23,6 +25,10 @@ struct RuntimeOptions {
     WaitPolicy wait = WaitPolicy::spin_park();
     /// Thread names are "<name>/w<index>" (15 characters at most, as Linux allows).
     std::string name = "rill";
+    /// The time of stage timers, poll_interval and StageContext::now(). Default (null): a
+    /// SteadyClock. A ManualClock makes tests of timers deterministic; one clock may serve
+    /// several runtimes.
+    std::shared_ptr<Clock> clock{};
 
     static constexpr unsigned kMaxWorkers = 1024;
 };

@@ -93,6 +93,7 @@ FlowTask& Wiring::add_task(std::unique_ptr<FlowTask> task, unsigned worker) {
     task->worker = worker;
     task->wake_owner = wake_owners_[worker];
     task->wake = task->wake_owner.get();
+    task->clock = state_.runtime().options().clock.get();
     FlowTask& t = *task;
     state_.tasks.push_back(std::move(task));
     return t;

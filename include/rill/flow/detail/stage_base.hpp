@@ -19,6 +19,7 @@
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_context.hpp"
 #include "rill/flow/stage_options.hpp"
+#include "rill/time/clock.hpp"
 
 namespace rill::detail {
 
@@ -46,6 +47,21 @@ class StageBase {
     /// What the stage holds for lack of room that is not in an Emitter, if it can hold any: the
     /// task flushes it, as it flushes its emitters' overflow, before it takes more input.
     [[nodiscard]] virtual EmitterControl* held_output() noexcept { return nullptr; }
+
+    /// Timers: whether the user's object has on_timer(); then the task fires it once the clock
+    /// reaches timer_at, which refresh_timer() reads from the object's next_timer() after open,
+    /// after every batch and after every on_timer.
+    [[nodiscard]] virtual bool has_timer() const noexcept { return false; }
+    virtual void refresh_timer() noexcept {}
+    virtual void fire_timer(Clock::time_point now) noexcept { static_cast<void>(now); }
+    /// End of input (not on cancel): the user's finish(Emitter&), which may emit.
+    virtual void finish() noexcept {}
+    /// An exception from on_timer, next_timer or finish belongs to no item: it fails the run,
+    /// whatever the error policy.
+    void hook_failed() noexcept {
+        timer_at = Clock::time_point::max();
+        run->fail(name, std::current_exception());
+    }
 
     /// An exception from the stage's code, for the item in hand: counts it (the caller counts)
     /// and applies the error policy. Returns whether to go on with the rest of the batch.
@@ -120,6 +136,7 @@ class StageBase {
     RunState* run = nullptr;
     std::vector<const EdgeBase*> inputs;  // the rings in front of the stage; none when chained
     bool opened = false;
+    Clock::time_point timer_at = Clock::time_point::max();  // see has_timer()
     StageCounters counters;
 };
 

@@ -11,17 +11,21 @@
 #include <utility>
 
 #include "rill/flow/detail/stage_base.hpp"
+#include "rill/flow/detail/stage_hooks.hpp"
 
 namespace rill::detail {
 
 /// The skeleton every stage that consumes a stream shares: count the batch in, let the stage
 /// kind do its work (`Derived::process(items)`, which says what became of the items besides
 /// going out), hand over what it emitted, and account for every item of the batch. A new stage
-/// kind (a window, a retrying stage) derives from this and writes process().
+/// kind (a window, a retrying stage) derives from this and writes process(). The user's timer
+/// and end-of-input hooks (see stage_hooks.hpp) are run here for every kind.
 template <class Derived, class In, class Out, class F>
 class ConsumingStage : public UserStage<StageBase, F>,
                        public Consumer<In>,
                        public std::conditional_t<std::is_void_v<Out>, NoOutput, Producer<Out>> {
+    static constexpr bool kTimed = has_on_timer<F, Out>();
+
   public:
     using UserStage<StageBase, F>::UserStage;
 
@@ -32,6 +36,54 @@ class ConsumingStage : public UserStage<StageBase, F>,
         if constexpr (!std::is_void_v<Out>) EmitterBinding<Out>::end_batch(this->out);
         this->finish_batch(n, tally);
         if constexpr (!std::is_void_v<Out>) this->note_emitted(this->out.emitted());
+    }
+
+    [[nodiscard]] bool has_timer() const noexcept final { return kTimed; }
+    void refresh_timer() noexcept final {
+        if constexpr (kTimed) {
+            try {
+                this->timer_at = std::as_const(this->f_).next_timer();
+            } catch (...) {
+                this->hook_failed();
+            }
+        }
+    }
+    void fire_timer(Clock::time_point now) noexcept final {
+        if constexpr (kTimed) {
+            try {
+                if constexpr (std::is_void_v<Out>) {
+                    this->f_.on_timer(now);
+                } else {
+                    this->f_.on_timer(now, this->out);
+                }
+            } catch (...) {
+                end_output();
+                this->hook_failed();
+                return;
+            }
+            end_output();  // the task reads next_timer() again
+        } else {
+            static_cast<void>(now);
+        }
+    }
+    void finish() noexcept final {
+        if constexpr (has_finish<F, Out>) {
+            try {
+                this->f_.finish(this->out);
+            } catch (...) {
+                this->hook_failed();
+            }
+            end_output();
+        }
+    }
+
+  private:
+    /// Hands over what a hook emitted (to the chained stage, or into the ring).
+    void end_output() noexcept {
+        if constexpr (!std::is_void_v<Out>) {
+            EmitterBinding<Out>::end_batch(this->out);
+            this->note_emitted(this->out.emitted());
+        }
     }
 };
 

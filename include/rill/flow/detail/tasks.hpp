@@ -28,14 +28,24 @@ class FlowTask : public Task {
         switch (phase_) {
             case Phase::opening:
                 open_stages();
+                refresh_timers();
                 phase_ = Phase::running;
                 return StepResult::progress;
             case Phase::running: {
                 // Outputs held for lack of room go first: no new input until they are out.
                 bool moved = false;
                 if (!flush_tail(moved)) return moved ? StepResult::progress : StepResult::idle;
+                if (next_timer_ != Clock::time_point::max()) moved |= fire_timers();
                 const StepResult r = pump();
+                if (!timed_.empty()) refresh_timers();
                 if (r != StepResult::done) return moved ? StepResult::progress : r;
+                next_timer_ = Clock::time_point::max();  // no timer fires after the input ended
+                // End of input: each stage may emit what it holds, in stage order so that a
+                // chained stage takes in what the one before it emitted before its own finish.
+                if ((run->phase() & RunState::kCancelling) == 0) {
+                    for (StageBase* stage : stages)
+                        stage->finish();
+                }
                 phase_ = Phase::flushing;
                 [[fallthrough]];
             }
@@ -70,10 +80,23 @@ class FlowTask : public Task {
     }
 
     /// Adds a stage this task runs (after the ones it has); what the stage can hold for lack of
-    /// room joins the tails.
+    /// room joins the tails, and a stage with timers the timed stages.
     void add_stage(StageBase& stage) {
         stages.push_back(&stage);
         if (EmitterControl* held = stage.held_output()) tails.push_back(held);
+        if (stage.has_timer()) timed_.push_back(&stage);
+    }
+
+    /// The nearest of its stages' timers and its own (a paced source's next poll). While outputs
+    /// wait for room the step fires nothing, so a due timer would keep the worker awake: the
+    /// consumer that makes room wakes it instead.
+    [[nodiscard]] Clock::time_point next_timer() const noexcept final {
+        const Clock::time_point t = std::min(next_timer_, own_timer());
+        if (t == Clock::time_point::max()) return t;
+        for (const EmitterControl* tail : tails) {
+            if (tail->has_overflow()) return Clock::time_point::max();
+        }
+        return t;
     }
 
     void publish_pending() noexcept final {
@@ -113,14 +136,44 @@ class FlowTask : public Task {
     std::atomic<int> downstream_open{0};     // tasks reading out_edges that have not closed yet
     std::shared_ptr<EventCount> wake_owner;  // this task's worker's
     EventCount* wake = nullptr;              // the same, for the hot path
+    const rill::Clock* clock = nullptr;      // the runtime's
     unsigned worker = 0;
 
   protected:
     /// One batch of input through the stages. `done` once the input is exhausted.
     [[nodiscard]] virtual StepResult pump() noexcept = 0;
+    /// A timer of the task's own, besides its stages' (in clock time).
+    [[nodiscard]] virtual Clock::time_point own_timer() const noexcept {
+        return Clock::time_point::max();
+    }
 
   private:
     enum class Phase : std::uint8_t { opening, running, flushing, closing, done };
+
+    /// Runs on_timer of every stage whose timer is due, in stage order; true if any was.
+    bool fire_timers() noexcept {
+        if (run->phase() & RunState::kCancelling) {
+            next_timer_ = Clock::time_point::max();  // see refresh_timers()
+            return false;
+        }
+        const Clock::time_point now = clock->now();
+        if (now < next_timer_) return false;
+        for (StageBase* stage : timed_) {
+            if (stage->timer_at <= now) stage->fire_timer(now);
+        }
+        refresh_timers();
+        return true;
+    }
+    void refresh_timers() noexcept {
+        next_timer_ = Clock::time_point::max();
+        // Once cancelling (a failed hook cancels too) nothing fires: what it emitted would be
+        // dropped, and a due timer that never fires would keep the worker awake.
+        if (run->phase() & RunState::kCancelling) return;
+        for (StageBase* stage : timed_) {
+            if (stage->opened) stage->refresh_timer();
+            next_timer_ = std::min(next_timer_, stage->timer_at);
+        }
+    }
 
     /// Moves the tails' overflow into their rings; false while some is left.
     bool flush_tail(bool& moved) noexcept {
@@ -135,7 +188,7 @@ class FlowTask : public Task {
 
     void open_stages() noexcept {
         for (StageBase* s : stages) {
-            StageContext context(s->name, worker, wake_owner, s->replica, s->replicas);
+            StageContext context(s->name, worker, wake_owner, s->replica, s->replicas, clock);
             try {
                 s->open(context);
                 s->opened = true;
@@ -158,25 +211,21 @@ class FlowTask : public Task {
     }
 
     Phase phase_ = Phase::opening;
+    std::vector<StageBase*> timed_;                         // the stages with on_timer
+    Clock::time_point next_timer_ = Clock::time_point::max();  // the nearest of theirs
 };
 
 class SourceTask final : public FlowTask {
   public:
     explicit SourceTask(SourceStageBase& source) : source_(source) {}
 
+  protected:
     /// After a poll that found nothing, the source waits out its poll_interval: the worker parks
     /// until then (or until woken) instead of polling it on every pass.
-    [[nodiscard]] Clock::time_point next_timer() const noexcept override {
-        if (!pacing_) return Clock::time_point::max();
-        // While outputs wait for room the step does not poll, so its timer would stay in the
-        // past and keep the worker awake: the consumer that makes room wakes it instead.
-        for (const EmitterControl* tail : tails) {
-            if (tail->has_overflow()) return Clock::time_point::max();
-        }
-        return next_poll_;
+    [[nodiscard]] Clock::time_point own_timer() const noexcept override {
+        return pacing_ ? next_poll_ : Clock::time_point::max();
     }
 
-  protected:
     [[nodiscard]] StepResult pump() noexcept override {
         const unsigned phase = run->phase();
         if (phase & (RunState::kCancelling | RunState::kStopping)) {
@@ -190,7 +239,7 @@ class SourceTask final : public FlowTask {
         if ((phase & RunState::kStopping) && !source_.delivers_accepted_on_stop())
             return StepResult::done;
         if (pacing_) {
-            if (Clock::now() < next_poll_) return StepResult::idle;
+            if (clock->now() < next_poll_) return StepResult::idle;
             pacing_ = false;
         }
         const std::uint64_t before = source_.counters.in.load(std::memory_order_relaxed);
@@ -200,7 +249,7 @@ class SourceTask final : public FlowTask {
             case SourceStatus::idle: {
                 if (source_.poll_interval.count() != 0) {
                     pacing_ = true;  // max() (an interval too long to fit) never comes
-                    next_poll_ = deadline_after(source_.poll_interval);
+                    next_poll_ = deadline_after(clock->now(), source_.poll_interval);
                 }
                 // Items emitted before the idle are progress: a consumer on this worker that was
                 // stepped before this task gets another pass to see them.

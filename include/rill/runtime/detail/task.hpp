@@ -30,7 +30,9 @@ class Task {
 
     /// Runs on the task's worker thread only.
     [[nodiscard]] virtual StepResult step() noexcept = 0;
-    /// When an idle task wants to be stepped again without a notification.
+    /// When an idle task wants to be stepped again without a notification, on the runtime's
+    /// rill::Clock (whose time points are steady_clock's type; the worker turns them into a
+    /// steady deadline with Clock::park_until).
     [[nodiscard]] virtual Clock::time_point next_timer() const noexcept {
         return Clock::time_point::max();
     }
