@@ -139,8 +139,8 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->workers.reserve(n);
     try {
         for (unsigned i = 0; i < n; ++i) {
-            impl_->workers.push_back(std::make_unique<detail::Worker>(
-                *this, i, impl_->options.wait, *impl_->options.clock));
+            impl_->workers.push_back(std::make_unique<detail::Worker>(*this, i, impl_->options.wait,
+                                                                      *impl_->options.clock));
             impl_->options.clock->attach(impl_->workers.back()->events_owner());
             impl_->workers.back()->start(impl_->options.name + "/w" + std::to_string(i),
                                          impl_->cpus[i]);

@@ -75,9 +75,10 @@ TEST_CASE("ManualClock moves forward only, and says what it refused", "[time][cl
     CHECK(clock.now() == start + 1s);
     clock.advance(0ns);
     CHECK(clock.now() == start + 1s);
-    CHECK_THROWS_WITH(clock.advance(-1ns), Catch::Contains("-1 ns") && Catch::Contains("zero or more"));
-    CHECK_THROWS_WITH(clock.set(start), Catch::Contains("before the clock") &&
-                                            Catch::Contains("never goes back"));
+    CHECK_THROWS_WITH(clock.advance(-1ns),
+                      Catch::Contains("-1 ns") && Catch::Contains("zero or more"));
+    CHECK_THROWS_WITH(clock.set(start),
+                      Catch::Contains("before the clock") && Catch::Contains("never goes back"));
     CHECK(clock.now() == start + 1s);
     // A timer that is due needs no parking; one in the future waits for a move.
     CHECK(clock.park_until(start + 1s) < std::chrono::steady_clock::now());
@@ -245,7 +246,7 @@ TEST_CASE("a thousand timers fire at or after their time while items flow", "[ti
         std::priority_queue<Entry, std::vector<Entry>, std::greater<>> pending{};
         std::uint64_t early = 0;
         std::vector<std::uint64_t>* fired_all = nullptr;  // items emitted by on_timer, per replica
-        std::uint64_t* fired = nullptr;                    // this replica's
+        std::uint64_t* fired = nullptr;                   // this replica's
 
         void open(rill::StageContext& context) {
             clock = &context.clock();

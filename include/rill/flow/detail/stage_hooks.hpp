@@ -20,7 +20,9 @@
 namespace rill::detail {
 
 template <class F>
-concept timed_sink = requires(F& f, Clock::time_point now) { f.on_timer(now); };
+concept timed_sink = requires(F& f, Clock::time_point now) {
+    f.on_timer(now);
+};
 template <class F, class Out>
 concept timed_stage = requires(F& f, Clock::time_point now, Emitter<Out>& out) {
     f.on_timer(now, out);
@@ -30,15 +32,20 @@ concept schedules_timers = requires(const F& f) {
     { f.next_timer() } -> std::convertible_to<Clock::time_point>;
 };
 template <class F>
-concept declares_on_timer = requires { &F::on_timer; };
+concept declares_on_timer = requires {
+    &F::on_timer;
+};
 template <class F>
-concept declares_finish = requires { &F::finish; };
+concept declares_finish = requires {
+    &F::finish;
+};
 
 template <class F, class Out>
 consteval bool check_hooks() {
     if constexpr (std::is_void_v<Out>) {
-        static_assert(!declares_on_timer<F> || timed_sink<F>,
-                      "rill: a sink's on_timer must be callable as on_timer(Clock::time_point now)");
+        static_assert(
+            !declares_on_timer<F> || timed_sink<F>,
+            "rill: a sink's on_timer must be callable as on_timer(Clock::time_point now)");
         static_assert(!declares_finish<F>,
                       "rill: a sink has nothing to emit at end of input: use close() instead of "
                       "finish()");
@@ -46,9 +53,10 @@ consteval bool check_hooks() {
         static_assert(!declares_on_timer<F> || timed_stage<F, Out>,
                       "rill: a stage's on_timer must be callable as on_timer(Clock::time_point "
                       "now, Emitter<Out>& out), Out being the stage's output type");
-        static_assert(!declares_finish<F> || requires(F& f, Emitter<Out>& out) { f.finish(out); },
-                      "rill: a stage's finish must be callable as finish(Emitter<Out>& out), Out "
-                      "being the stage's output type");
+        static_assert(
+            !declares_finish<F> || requires(F & f, Emitter<Out> & out) { f.finish(out); },
+            "rill: a stage's finish must be callable as finish(Emitter<Out>& out), Out "
+            "being the stage's output type");
     }
     return true;
 }
@@ -75,7 +83,9 @@ inline constexpr bool has_finish = [] {
     if constexpr (std::is_void_v<Out>) {
         return false;
     } else {
-        return requires(F& f, Emitter<Out>& out) { f.finish(out); };
+        return requires(F & f, Emitter<Out> & out) {
+            f.finish(out);
+        };
     }
 }();
 

@@ -211,7 +211,7 @@ class FlowTask : public Task {
     }
 
     Phase phase_ = Phase::opening;
-    std::vector<StageBase*> timed_;                         // the stages with on_timer
+    std::vector<StageBase*> timed_;                            // the stages with on_timer
     Clock::time_point next_timer_ = Clock::time_point::max();  // the nearest of theirs
 };
 
