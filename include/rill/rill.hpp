@@ -27,3 +27,5 @@
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/wait_policy.hpp"
 #include "rill/wait/waiter.hpp"
+#include "rill/window/aggregation.hpp"
+#include "rill/window/sliding_aggregator.hpp"
