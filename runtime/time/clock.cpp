@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "rill/detail/deadline.hpp"
+
 namespace rill {
 
 ManualClock::ManualClock(time_point start) noexcept : now_(start.time_since_epoch().count()) {}
@@ -30,7 +32,7 @@ void ManualClock::advance(duration d) {
                                     std::to_string(d.count()) +
                                     " ns; expected zero or more (the clock never goes back)");
     }
-    set(now() + d);
+    set(detail::deadline_after(now(), d));  // saturates: a huge step lands on time_point::max()
 }
 
 void ManualClock::set(time_point t) {
