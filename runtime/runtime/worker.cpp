@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstring>
@@ -48,7 +49,24 @@ Worker::Worker(const Runtime& owner, unsigned index, WaitPolicy policy, const Cl
 
 void Worker::start(const std::string& thread_name, int cpu) {
     cpu_ = cpu;
-    thread_ = std::thread([this] { run(); });
+    // The worker blocks asynchronous signals (it inherits the mask it is created with), so that
+    // a signal sent to the process runs its handler on an application thread, not in the middle
+    // of a step on a pinned worker. (Under TSan this also matters for delivery: a handler waits
+    // for its thread's next intercepted call, which a busy worker may never make.) Faults and
+    // abort stay deliverable.
+    sigset_t async;
+    sigfillset(&async);
+    for (const int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS})
+        sigdelset(&async, sync);
+    sigset_t previous;
+    pthread_sigmask(SIG_BLOCK, &async, &previous);
+    try {
+        thread_ = std::thread([this] { run(); });
+    } catch (...) {
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+        throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     // Named and pinned from here so that a refusal is an exception in the constructor's thread.
     pthread_setname_np(thread_.native_handle(), thread_name.c_str());
     if (cpu >= 0) {
