@@ -45,7 +45,8 @@ void ManualClock::set(time_point t) {
                 " ns is before the clock's " + std::to_string(current) +
                 " ns; expected a time at or after now() (the clock never goes back)");
         }
-        // release: publishes what the mover wrote before; pairs with the acquire in now().
+        // release on success: publishes what the mover wrote before; pairs with the acquire in
+        // now(). relaxed on failure: `current` is only compared again.
     } while (!now_.compare_exchange_weak(current, t.time_since_epoch().count(),
                                          std::memory_order_release, std::memory_order_relaxed));
     moved();

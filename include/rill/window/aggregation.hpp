@@ -74,37 +74,43 @@ struct Count {
     }
 };
 
-/// The smallest item (std::nullopt for an empty window); not invertible.
-template <class T>
-struct Min {
+/// The item that comes first by Before (std::nullopt for an empty window; the older of equals);
+/// not invertible. Min and Max below.
+template <class T, class Before>
+struct Extreme {
     using accumulator = std::optional<T>;
     [[nodiscard]] accumulator init() const { return std::nullopt; }
     void add(accumulator& acc, const T& x) const {
-        if (!acc || x < *acc) acc = x;
+        if (!acc || Before{}(x, *acc)) acc = x;
     }
     [[nodiscard]] accumulator merge(const accumulator& a, const accumulator& b) const {
         if (!a) return b;
         if (!b) return a;
-        return *b < *a ? b : a;
+        return Before{}(*b, *a) ? b : a;
     }
     [[nodiscard]] accumulator result(const accumulator& acc) const { return acc; }
 };
 
-/// The largest item (std::nullopt for an empty window); not invertible.
-template <class T>
-struct Max {
-    using accumulator = std::optional<T>;
-    [[nodiscard]] accumulator init() const { return std::nullopt; }
-    void add(accumulator& acc, const T& x) const {
-        if (!acc || *acc < x) acc = x;
+/// Smaller: x before y when x < y; Larger: when y < x. Both need only operator<.
+struct Smaller {
+    template <class T>
+    bool operator()(const T& x, const T& y) const {
+        return x < y;
     }
-    [[nodiscard]] accumulator merge(const accumulator& a, const accumulator& b) const {
-        if (!a) return b;
-        if (!b) return a;
-        return *a < *b ? b : a;
-    }
-    [[nodiscard]] accumulator result(const accumulator& acc) const { return acc; }
 };
+struct Larger {
+    template <class T>
+    bool operator()(const T& x, const T& y) const {
+        return y < x;
+    }
+};
+
+/// The smallest item.
+template <class T>
+struct Min : Extreme<T, Smaller> {};
+/// The largest item.
+template <class T>
+struct Max : Extreme<T, Larger> {};
 
 /// The arithmetic mean as a double (NaN for an empty window). Sums integers exactly in 64 bits
 /// (invertible); floating point in double (not invertible).

@@ -57,9 +57,7 @@ class ConsumingStage : public UserStage<StageBase, F>,
                     this->f_.on_timer(now, this->out);
                 }
             } catch (...) {
-                end_output();
                 this->hook_failed();
-                return;
             }
             end_output();  // the task reads next_timer() again
         } else {
