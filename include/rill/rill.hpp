@@ -29,3 +29,5 @@
 #include "rill/wait/waiter.hpp"
 #include "rill/window/aggregation.hpp"
 #include "rill/window/sliding_aggregator.hpp"
+#include "rill/window/window_spec.hpp"
+#include "rill/window/windowed.hpp"

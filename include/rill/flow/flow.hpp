@@ -29,6 +29,7 @@
 
 #include "rill/flow/detail/graph.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
+#include "rill/flow/detail/window_stage.hpp"
 #include "rill/flow/inlet.hpp"
 #include "rill/flow/outlet.hpp"
 #include "rill/flow/sources.hpp"
@@ -151,6 +152,37 @@ class StreamStages {
             static_assert(detail::check_item<O>());
             return add<O, detail::PerBatchStage<T, O, F>>(std::move(name), std::move(f), options);
         }
+    }
+
+    /// Groups the stream into windows (per key after key_by) and emits one
+    /// rill::Windowed{key, start, end, value} per window and key, value being the aggregation's
+    /// result: count_window(size[, slide]), tumbling_window(size), sliding_window(size, slide)
+    /// or session_window(gap) (window_spec.hpp); an aggregation from rill::agg or your own
+    /// (aggregation.hpp). Throws std::invalid_argument naming the stage for a bad spec, and for
+    /// replicas without key_by (a window needs all items of a key in one place, in order).
+    template <class Spec, class A>
+    auto window(std::string name, const Spec& spec, A aggregation, StageOptions options = {}) {
+        static_assert(Aggregation<A, T>,
+                      "rill: a window's aggregation needs accumulator, init(), add(acc, item), "
+                      "merge(older, newer) and result(acc) for the stream's items (see "
+                      "rill/window/aggregation.hpp)");
+        detail::validate_window(name, spec);
+        constexpr bool keyed = !std::is_same_v<Key, detail::NotKeyed>;
+        if (!keyed && options.replicas > 1) {
+            detail::invalid_stage(name, "a window on " + std::to_string(options.replicas) +
+                                            " replicas needs key_by before it: each window "
+                                            "must see all of its items, in order");
+        }
+        auto key_fn = [&] {
+            if constexpr (keyed) {
+                return key_;
+            } else {
+                return detail::NoKeyFn{};
+            }
+        }();
+        using Op = typename detail::window_op<Spec, T, A, decltype(key_fn)>::type;
+        return add<typename Op::output_type, detail::WindowStage<T, Op>>(
+            std::move(name), Op(spec, std::move(aggregation), std::move(key_fn)), options);
     }
 
     /// void(T), the end of the stream; or void(std::span<T>), which takes each input batch at

@@ -1,6 +1,8 @@
 #pragma once
 // Per-stage accounting of a run. Every item a stage receives is accounted for exactly once:
-// in == out + filtered + errored + dropped_on_cancel once the stage is idle.
+// in == out + filtered + errored + dropped_on_cancel + in_windows once the stage is idle, and
+// in_windows is 0 once the run has ended (the end of input emits every open window; a cancel
+// counts what they held as dropped).
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,9 @@ struct StageMetrics {
     std::uint64_t errored = 0;   ///< items whose processing threw
     std::uint64_t dropped_on_cancel = 0;
     std::uint64_t emitted = 0;  ///< items handed downstream (a flat_map may emit many per input)
+    /// A window stage: items its open windows hold now, counted `out` once no window to come
+    /// can contain them.
+    std::uint64_t in_windows = 0;
     /// Items waiting in the rings in front of the stage now (several behind replicas or a merge).
     std::size_t queue_depth = 0;
     /// Items the stage's producers hold because those rings are full (at most a batch each).
@@ -33,7 +38,8 @@ struct StageMetrics {
     [[nodiscard]] std::uint64_t accounted() const noexcept {
         return out + filtered + errored + dropped_on_cancel;
     }
-    /// Items the stage holds right now (received, not yet accounted for).
+    /// Items the stage holds right now (received, not yet accounted for; in_windows of them in
+    /// open windows).
     [[nodiscard]] std::uint64_t in_stage() const noexcept { return in - accounted(); }
     [[nodiscard]] bool balanced() const noexcept { return in == accounted(); }
 };

@@ -19,9 +19,11 @@
 #include <algorithm>
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace rill {
 
@@ -140,6 +142,35 @@ struct Mean {
         --acc.count;
     }
 };
+
+/// A over a part of the item: on(&Trade::price, Max<double>{}) aggregates the prices of a
+/// stream of trades. Invertible when A is. `project` is anything std::invoke takes (a member
+/// pointer, a lambda) and returns what A aggregates.
+template <class Projection, class A>
+struct On {
+    Projection project;
+    A agg;
+    using accumulator = typename A::accumulator;
+    [[nodiscard]] accumulator init() const { return agg.init(); }
+    template <class T>
+    void add(accumulator& acc, const T& item) const {
+        agg.add(acc, std::invoke(project, item));
+    }
+    [[nodiscard]] accumulator merge(const accumulator& a, const accumulator& b) const {
+        return agg.merge(a, b);
+    }
+    [[nodiscard]] auto result(const accumulator& acc) const { return agg.result(acc); }
+    template <class T>
+    void remove(accumulator& acc, const T& item) const requires
+        requires(const A& a, accumulator& c, const T& x) {
+        a.remove(c, std::invoke(project, x));
+    }
+    { agg.remove(acc, std::invoke(project, item)); }
+};
+template <class Projection, class A>
+[[nodiscard]] On<Projection, A> on(Projection project, A aggregation) {
+    return {std::move(project), std::move(aggregation)};
+}
 
 }  // namespace agg
 }  // namespace rill

@@ -160,7 +160,8 @@ FlowMetrics RunState::metrics() const {
         // relaxed: statistics with no ordering against the rest.
         x.emitted = c.emitted.load(std::memory_order_relaxed);
         x.queue_max = c.queue_max.load(std::memory_order_relaxed);
-        x.in = c.in.load(std::memory_order_acquire);  // acquire: see above
+        x.in_windows = c.in_windows.load(std::memory_order_relaxed);  // relaxed: as above
+        x.in = c.in.load(std::memory_order_acquire);                  // acquire: see above
         if (!s->inputs.empty()) {
             std::size_t depth = 0;
             for (const EdgeBase* input : s->inputs) {

@@ -56,6 +56,8 @@ class StageBase {
     virtual void fire_timer(Clock::time_point now) noexcept { static_cast<void>(now); }
     /// End of input (not on cancel): the user's finish(Emitter&), which may emit.
     virtual void finish() noexcept {}
+    /// End of input on cancel: a stage that holds items (a window) counts them as dropped.
+    virtual void cancel_held() noexcept {}
     /// An exception from on_timer, next_timer or finish belongs to no item: it fails the run,
     /// whatever the error policy.
     void hook_failed() noexcept {

@@ -24,7 +24,8 @@ struct alignas(kCacheLine) StageCounters {
     std::atomic<std::uint64_t> dropped{0};  ///< dropped because the run was cancelled
     std::atomic<std::uint64_t> emitted{0};  ///< items handed downstream
     std::atomic<std::uint64_t> queue_max{0};
-    std::atomic<std::uint64_t> taken{0};  ///< peeked from the input ring, not yet released
+    std::atomic<std::uint64_t> taken{0};       ///< peeked from the input ring, not yet released
+    std::atomic<std::uint64_t> in_windows{0};  ///< items open windows hold (a gauge)
 };
 
 }  // namespace rill::detail

@@ -60,6 +60,7 @@ class ConsumingStage : public UserStage<StageBase, F>,
                 this->hook_failed();
             }
             end_output();  // the task reads next_timer() again
+            hook_done(false);
         } else {
             static_cast<void>(now);
         }
@@ -72,10 +73,17 @@ class ConsumingStage : public UserStage<StageBase, F>,
                 this->hook_failed();
             }
             end_output();
+            hook_done(true);
         }
     }
 
   private:
+    /// Lets a stage kind account for what a hook did (a window releasing what it held).
+    void hook_done(bool finished) noexcept {
+        if constexpr (requires(Derived & d) { d.hook_done(finished); }) {
+            static_cast<Derived&>(*this).hook_done(finished);
+        }
+    }
     /// Hands over what a hook emitted (to the chained stage, or into the ring).
     void end_output() noexcept {
         if constexpr (!std::is_void_v<Out>) {

@@ -42,9 +42,13 @@ class FlowTask : public Task {
                 next_timer_ = Clock::time_point::max();  // no timer fires after the input ended
                 // End of input: each stage may emit what it holds, in stage order so that a
                 // chained stage takes in what the one before it emitted before its own finish.
-                if ((run->phase() & RunState::kCancelling) == 0) {
-                    for (StageBase* stage : stages)
+                const bool cancelling = (run->phase() & RunState::kCancelling) != 0;
+                for (StageBase* stage : stages) {
+                    if (cancelling) {
+                        stage->cancel_held();
+                    } else {
                         stage->finish();
+                    }
                 }
                 phase_ = Phase::flushing;
                 [[fallthrough]];

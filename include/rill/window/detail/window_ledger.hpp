@@ -1,0 +1,68 @@
+#pragma once
+// What every window operator shares: the count of items its open windows hold and of those
+// released (once no window to come can contain them), which the window stage turns into the
+// stage's `in_windows` and `out`; the bounds of time windows; and the stage's name and clock.
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "rill/flow/stage_context.hpp"
+#include "rill/time/clock.hpp"
+
+namespace rill::detail {
+
+class WindowLedger {
+  public:
+    [[nodiscard]] std::uint64_t held() const noexcept { return held_; }
+    [[nodiscard]] std::uint64_t released() const noexcept { return released_; }
+    /// The failure of emitting a window while adding an item: not the item's (it is in the
+    /// window), so the stage fails the run with it (see WindowStage).
+    [[nodiscard]] std::exception_ptr take_failure() noexcept { return std::exchange(failure_, {}); }
+
+    void open(StageContext& context) {
+        stage_ = std::string(context.stage());
+        clock_ = &context.clock();
+    }
+    [[nodiscard]] Clock::time_point now() const noexcept { return clock_->now(); }
+
+  protected:
+    void hold() noexcept { ++held_; }
+    void release(std::uint64_t n) noexcept {
+        held_ -= n;
+        released_ += n;
+    }
+    /// Forgets what is held (the run was cancelled): the stage counts it as dropped.
+    void forget_held() noexcept { held_ = 0; }
+    /// Runs emit(), which closes windows after an item was added, keeping its exception.
+    template <class Emit>
+    void guarded(Emit&& emit) noexcept {
+        try {
+            emit();
+        } catch (...) {
+            if (!failure_) failure_ = std::current_exception();
+        }
+    }
+
+    std::string stage_;
+
+  private:
+    std::uint64_t held_ = 0;
+    std::uint64_t released_ = 0;
+    std::exception_ptr failure_;
+    const Clock* clock_ = nullptr;
+};
+
+/// Window k of `size` on the clock: [bound(k), bound(k + 1)), aligned to the clock's epoch;
+/// saturates at time_point::max().
+[[nodiscard]] inline Clock::time_point window_bound(std::int64_t k, Clock::duration size) noexcept {
+    if (k >= Clock::duration::max().count() / size.count()) return Clock::time_point::max();
+    return Clock::time_point{} + k * size;
+}
+[[nodiscard]] inline std::int64_t window_index(Clock::time_point t, Clock::duration size) noexcept {
+    return t.time_since_epoch() / size;
+}
+
+}  // namespace rill::detail
