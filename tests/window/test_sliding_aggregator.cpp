@@ -142,3 +142,33 @@ TEST_CASE("sliding aggregator: clear empties it and it slides again", "[window][
     window.evict();
     CHECK(window.result() == 3);
 }
+
+TEMPLATE_TEST_CASE("min and max agree with std::min_element and std::max_element",
+                   "[window][sliding]", int, double, std::string) {
+    // Scalars take the branch-free accumulator, strings the optional one.
+    const auto make = [](int v) {
+        if constexpr (std::is_same_v<TestType, std::string>) {
+            return std::to_string(v);
+        } else {
+            return static_cast<TestType>(v);
+        }
+    };
+    rill::SlidingAggregator<TestType, rill::agg::Min<TestType>> min(50);
+    rill::SlidingAggregator<TestType, rill::agg::Max<TestType>> max(50);
+    std::deque<TestType> reference;
+    std::mt19937_64 rng(5);
+    for (int step = 0; step < 5000; ++step) {
+        if (reference.size() == 50) {
+            min.evict();
+            max.evict();
+            reference.pop_front();
+        }
+        const TestType x = make(static_cast<int>(rng() % 2001) - 1000);
+        min.push(x);
+        max.push(x);
+        reference.push_back(x);
+        REQUIRE(min.result() == *std::min_element(reference.begin(), reference.end()));
+        REQUIRE(max.result() == *std::max_element(reference.begin(), reference.end()));
+    }
+    CHECK_FALSE(rill::agg::Max<TestType>{}.result(rill::agg::Max<TestType>{}.init()).has_value());
+}

@@ -94,6 +94,19 @@ class Emitter final : public detail::EmitterControl {
         emit(T(std::forward<Args>(args)...));
     }
 
+    /// Emits make(), constructed straight into the destination: no temporary to move, which a
+    /// struct built field by field would otherwise be stored to and reloaded from (a window's
+    /// result: the reload stalls on the stores).
+    template <class Make>
+    void emit_with(Make&& make) noexcept(noexcept(T(make()))) {
+        if (cur_ != end_) [[likely]] {
+            ::new (static_cast<void*>(cur_)) T(make());  // guaranteed elision
+            ++cur_;
+            return;
+        }
+        emit_slow(make());
+    }
+
     /// Emits gen(), gen(), ... n times, constructing straight into the destination in runs.
     template <class Gen>
     void emit_n(std::size_t n, Gen&& gen) noexcept(noexcept(T(gen()))) {

@@ -76,34 +76,75 @@ struct Count {
     }
 };
 
-/// The item that comes first by Before (std::nullopt for an empty window; the older of equals);
-/// not invertible. Min and Max below.
-template <class T, class Before>
-struct Extreme {
-    using accumulator = std::optional<T>;
-    [[nodiscard]] accumulator init() const { return std::nullopt; }
-    void add(accumulator& acc, const T& x) const {
-        if (!acc || Before{}(x, *acc)) acc = x;
-    }
-    [[nodiscard]] accumulator merge(const accumulator& a, const accumulator& b) const {
-        if (!a) return b;
-        if (!b) return a;
-        return Before{}(*b, *a) ? b : a;
-    }
-    [[nodiscard]] accumulator result(const accumulator& acc) const { return acc; }
-};
-
-/// Smaller: x before y when x < y; Larger: when y < x. Both need only operator<.
+/// Smaller: x before y when x < y; Larger: when y < x. Both need only operator<. worst<T>() is
+/// what any arithmetic value comes before or equals (the identity of Min and Max).
 struct Smaller {
     template <class T>
     bool operator()(const T& x, const T& y) const {
         return x < y;
+    }
+    template <class T>
+    static constexpr T worst() noexcept {
+        if constexpr (std::numeric_limits<T>::has_infinity) {
+            return std::numeric_limits<T>::infinity();
+        } else {
+            return std::numeric_limits<T>::max();
+        }
     }
 };
 struct Larger {
     template <class T>
     bool operator()(const T& x, const T& y) const {
         return y < x;
+    }
+    template <class T>
+    static constexpr T worst() noexcept {
+        if constexpr (std::numeric_limits<T>::has_infinity) {
+            return -std::numeric_limits<T>::infinity();
+        } else {
+            return std::numeric_limits<T>::lowest();
+        }
+    }
+};
+
+/// The item that comes first by Before (std::nullopt for an empty window; the older of equals);
+/// not invertible. Min and Max below. For arithmetic T the accumulator is the value itself
+/// (starting from Before::worst) and a flag, so that merging is a branch-free select: which side
+/// wins is as unpredictable as the data, and a mispredicted branch per merge would cost more
+/// than the merge. A floating-point NaN never wins there.
+template <class T, class Before>
+struct Extreme {
+    static constexpr bool kScalar = std::is_arithmetic_v<T>;
+    struct Scalar {
+        T value = Before::template worst<T>();
+        bool any = false;
+    };
+    using accumulator = std::conditional_t<kScalar, Scalar, std::optional<T>>;
+
+    [[nodiscard]] accumulator init() const { return {}; }
+    void add(accumulator& acc, const T& x) const {
+        if constexpr (kScalar) {
+            acc.value = Before{}(x, acc.value) ? x : acc.value;
+            acc.any = true;
+        } else {
+            if (!acc || Before{}(x, *acc)) acc = x;
+        }
+    }
+    [[nodiscard]] accumulator merge(const accumulator& a, const accumulator& b) const {
+        if constexpr (kScalar) {
+            return {Before{}(b.value, a.value) ? b.value : a.value, a.any || b.any};
+        } else {
+            if (!a) return b;
+            if (!b) return a;
+            return Before{}(*b, *a) ? b : a;
+        }
+    }
+    [[nodiscard]] std::optional<T> result(const accumulator& acc) const {
+        if constexpr (kScalar) {
+            return acc.any ? std::optional<T>(acc.value) : std::nullopt;
+        } else {
+            return acc;
+        }
     }
 };
 

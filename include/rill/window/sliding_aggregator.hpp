@@ -55,31 +55,33 @@ class SlidingAggregator {
     void push(const T& item) {
         RILL_ASSERT(size() < capacity_, "rill::SlidingAggregator::push on a full window");
         if constexpr (kInvertible) {
-            items_[back_ % capacity_] = item;
+            items_[back_slot_] = item;
         } else {
-            accumulator& part = parts_[back_ % capacity_];
+            accumulator& part = parts_[back_slot_];
             part = agg_.init();
             agg_.add(part, item);
         }
         agg_.add(back_acc_, item);
         ++back_;
+        back_slot_ = next_slot(back_slot_);
     }
 
     /// Removes the oldest item. The window must not be empty.
     void evict() {
         RILL_ASSERT(!empty(), "rill::SlidingAggregator::evict on an empty window");
         if constexpr (kInvertible) {
-            agg_.remove(back_acc_, items_[front_ % capacity_]);
+            agg_.remove(back_acc_, items_[front_slot_]);
         } else {
             if (front_ == split_) flip();
         }
         ++front_;
+        front_slot_ = next_slot(front_slot_);
     }
 
     /// The aggregate of every item held, oldest first (init() when empty).
     [[nodiscard]] accumulator aggregate() const {
         if constexpr (!kInvertible) {
-            if (front_ != split_) return agg_.merge(parts_[front_ % capacity_], back_acc_);
+            if (front_ != split_) return agg_.merge(parts_[front_slot_], back_acc_);
         }
         return back_acc_;
     }
@@ -87,27 +89,40 @@ class SlidingAggregator {
 
     void clear() {
         front_ = back_ = split_ = 0;
+        front_slot_ = back_slot_ = 0;
         back_acc_ = agg_.init();
     }
 
   private:
     /// The back stack becomes the front one: suffix aggregates from the newest item back.
     void flip() {
-        for (std::size_t i = back_ - 1; i > front_; --i) {
-            accumulator& older = parts_[(i - 1) % capacity_];
-            older = agg_.merge(older, parts_[i % capacity_]);
+        std::size_t newer = prev_slot(back_slot_);
+        for (std::size_t n = back_ - front_ - 1; n > 0; --n) {
+            const std::size_t older = prev_slot(newer);
+            parts_[older] = agg_.merge(parts_[older], parts_[newer]);
+            newer = older;
         }
         split_ = back_;
         back_acc_ = agg_.init();
     }
 
+    // Slots wrap by a compare, not a division: capacities need not be powers of two.
+    [[nodiscard]] std::size_t next_slot(std::size_t slot) const noexcept {
+        return slot + 1 == capacity_ ? 0 : slot + 1;
+    }
+    [[nodiscard]] std::size_t prev_slot(std::size_t slot) const noexcept {
+        return slot == 0 ? capacity_ - 1 : slot - 1;
+    }
+
     A agg_;
     std::size_t capacity_;
-    // Positions count pushes and evicts since construction (or clear); slots are position %
-    // capacity. 64 bits: they never wrap.
+    // Positions count pushes and evicts since construction (or clear), 64 bits: they never wrap.
+    // A position's slot is position % capacity, kept alongside for the two ends.
     std::size_t front_ = 0;           // oldest item held
     std::size_t split_ = 0;           // first item of the back stack (two stacks only)
     std::size_t back_ = 0;            // one past the newest
+    std::size_t front_slot_ = 0;      // front_ % capacity
+    std::size_t back_slot_ = 0;       // back_ % capacity
     accumulator back_acc_;            // invertible: all items; two stacks: the back stack's
     std::vector<T> items_;            // invertible only: what to remove on evict
     std::vector<accumulator> parts_;  // two stacks only

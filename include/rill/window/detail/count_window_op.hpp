@@ -45,14 +45,19 @@ class CountWindowOp : public WindowLedger {
             hold();
             if (++s.count == size_) guarded([&] { emit_tumble(key, s, out); });
         } else {
-            Slide& s = slides_.get(key, stage_, [&] { return Slide{Window(size_, agg_)}; });
+            Slide& s = slides_.get(key, stage_, [&] {
+                return Slide{Window(size_, agg_), 0, slide_};
+            });
             if (s.window.size() == size_) {
                 s.window.evict();
                 release(1);
             }
             s.window.push(std::as_const(item));
             hold();
-            if (++s.seen % slide_ == 0) guarded([&] { emit_slide(key, s, out); });
+            if (++s.seen == s.next_result) {
+                s.next_result += slide_;
+                guarded([&] { emit_slide(key, s, out); });
+            }
         }
     }
 
@@ -62,7 +67,7 @@ class CountWindowOp : public WindowLedger {
             if (s.count != 0) emit_tumble(key, s, out);
         });
         slides_.for_each([&](const key_type& key, Slide& s) {
-            if (s.seen % slide_ != 0) emit_slide(key, s, out);
+            if (s.seen + slide_ != s.next_result) emit_slide(key, s, out);  // items since
             release(s.window.size());
         });
         tumbles_.clear();
@@ -83,18 +88,23 @@ class CountWindowOp : public WindowLedger {
     };
     struct Slide {
         Window window;
-        std::uint64_t seen = 0;  // the key's items so far
+        std::uint64_t seen = 0;         // the key's items so far
+        std::uint64_t next_result = 0;  // `seen` at the next result (no division per item)
     };
 
     void emit_tumble(const key_type& key, Tumble& s, Emitter<output_type>& out) {
-        out.emit(output_type{key, s.start, s.start + s.count, agg_.result(s.acc)});
+        out.emit_with([&] {
+            return output_type{key, s.start, s.start + s.count, agg_.result(s.acc)};
+        });
         release(s.count);
         s.start += s.count;
         s.count = 0;
         s.acc = agg_.init();
     }
     void emit_slide(const key_type& key, const Slide& s, Emitter<output_type>& out) {
-        out.emit(output_type{key, s.seen - s.window.size(), s.seen, s.window.result()});
+        out.emit_with([&] {
+            return output_type{key, s.seen - s.window.size(), s.seen, s.window.result()};
+        });
     }
 
     A agg_;

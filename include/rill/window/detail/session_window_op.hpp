@@ -93,7 +93,10 @@ class SessionWindowOp : public WindowLedger {
 
     void close(Index i, Emitter<output_type>& out) {
         Session& s = *slab_[i];
-        if (s.count != 0) out.emit(output_type{s.key, s.start, expiry(s), agg_.result(s.acc)});
+        if (s.count != 0)
+            out.emit_with([&] {
+                return output_type{s.key, s.start, expiry(s), agg_.result(s.acc)};
+            });
         release(s.count);
         index_.erase(s.key);
         unlink(i);

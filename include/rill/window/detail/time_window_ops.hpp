@@ -82,7 +82,7 @@ class TumblingTimeOp : public WindowLedger {
         const Clock::time_point start = window_bound(window_, size_);
         const Clock::time_point end = window_bound(window_ + 1, size_);
         states_.for_each([&](const key_type& key, State& s) {
-            out.emit(output_type{key, start, end, agg_.result(s.acc)});
+            out.emit_with([&] { return output_type{key, start, end, agg_.result(s.acc)}; });
         });
         release(held());
         states_.clear();
@@ -215,7 +215,9 @@ class SlidingTimeOp : public WindowLedger {
             if (window.count == 0) {
                 doomed_.push_back(key);
             } else if (fires) {
-                out.emit(output_type{key, window_start, window_end, agg_.result(window.acc)});
+                out.emit_with([&] {
+                    return output_type{key, window_start, window_end, agg_.result(window.acc)};
+                });
             }
         });
         for (const key_type& key : doomed_)

@@ -16,7 +16,7 @@ namespace rill::detail {
 
 class WindowLedger {
   public:
-    [[nodiscard]] std::uint64_t held() const noexcept { return held_; }
+    [[nodiscard]] std::uint64_t held() const noexcept { return taken_ - released_; }
     [[nodiscard]] std::uint64_t released() const noexcept { return released_; }
     /// The failure of emitting a window while adding an item: not the item's (it is in the
     /// window), so the stage fails the run with it (see WindowStage).
@@ -29,13 +29,10 @@ class WindowLedger {
     [[nodiscard]] Clock::time_point now() const noexcept { return clock_->now(); }
 
   protected:
-    void hold() noexcept { ++held_; }
-    void release(std::uint64_t n) noexcept {
-        held_ -= n;
-        released_ += n;
-    }
+    void hold() noexcept { ++taken_; }
+    void release(std::uint64_t n) noexcept { released_ += n; }
     /// Forgets what is held (the run was cancelled): the stage counts it as dropped.
-    void forget_held() noexcept { held_ = 0; }
+    void forget_held() noexcept { taken_ = released_; }
     /// Runs emit(), which closes windows after an item was added, keeping its exception.
     template <class Emit>
     void guarded(Emit&& emit) noexcept {
@@ -49,7 +46,10 @@ class WindowLedger {
     std::string stage_;
 
   private:
-    std::uint64_t held_ = 0;
+    // Two totals rather than a held count: hold() and release() then each write one field
+    // (GCC pairs updates of adjacent counters into a vector add, which stalls on the scalar
+    // store before it).
+    std::uint64_t taken_ = 0;
     std::uint64_t released_ = 0;
     std::exception_ptr failure_;
     const Clock* clock_ = nullptr;

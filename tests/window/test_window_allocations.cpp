@@ -1,0 +1,102 @@
+// Zero allocations per item in steady state through window stages: count windows (tumbling and
+// sliding) and processing-time windows (tumbling, sliding, session), keyed over 64 keys, on an
+// endless source. Both routes are counted (support/counting_new.hpp); after a warm-up that
+// has seen every key, window and session come and go, neither count may move over a million
+// items. Its own executable, since it replaces operator new.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+#include "rill/rill.hpp"
+#include "support/counting_new.hpp"
+#include "support/stress_config.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Reading {
+    std::uint32_t key;
+    std::uint64_t value;
+};
+
+/// Endless. `burst` consecutive items share a key: with a burst of 1000, each key is busy for a
+/// while, then quiet, so that sessions end and begin again.
+struct Readings {
+    using value_type = Reading;
+    std::atomic<std::uint64_t>* produced;
+    std::uint64_t burst;
+    std::uint64_t next = 0;
+
+    rill::SourceStatus poll(rill::Emitter<Reading>& out, std::size_t max) {
+        for (std::size_t i = 0; i < max; ++i, ++next)
+            out.emit(Reading{static_cast<std::uint32_t>(next / burst % 64), next % 1000});
+        // relaxed: a progress count; the allocation counters are what the test reads.
+        produced->store(next, std::memory_order_relaxed);
+        return rill::SourceStatus::more;
+    }
+};
+
+enum class Kind { count_tumbling, count_sliding, time_tumbling, time_sliding, session };
+
+}  // namespace
+
+TEST_CASE("window stages allocate nothing per item in steady state", "[window][alloc]") {
+    const Kind kind = GENERATE(Kind::count_tumbling, Kind::count_sliding, Kind::time_tumbling,
+                               Kind::time_sliding, Kind::session);
+    CAPTURE(static_cast<int>(kind));
+    const std::uint64_t measured = rill::test::stress_items(1'000'000);
+    std::atomic<std::uint64_t> produced{0};
+    std::atomic<std::uint64_t> windows{0};
+
+    rill::Runtime runtime({.workers = 2});
+    rill::Flow flow;
+    auto keyed = flow.source("readings", Readings{&produced, kind == Kind::session ? 1000u : 1u})
+                     .key_by([](const Reading& r) { return r.key; });
+    const auto sum = rill::agg::on(&Reading::value, rill::agg::Max<std::uint64_t>{});
+    const auto count = [&windows](const auto&) {
+        windows.fetch_add(1, std::memory_order_relaxed);  // relaxed: a count, read at the end
+    };
+    switch (kind) {
+        case Kind::count_tumbling:
+            keyed.window("w", rill::count_window(100), sum).sink("out", count);
+            break;
+        case Kind::count_sliding:
+            keyed.window("w", rill::count_window(100, 7), sum).sink("out", count);
+            break;
+        case Kind::time_tumbling:
+            keyed.window("w", rill::tumbling_window(200us), sum).sink("out", count);
+            break;
+        case Kind::time_sliding:
+            keyed.window("w", rill::sliding_window(1ms, 250us), sum).sink("out", count);
+            break;
+        case Kind::session:
+            keyed.window("w", rill::session_window(50us), sum).sink("out", count);
+            break;
+    }
+    rill::Run run = runtime.start(flow);
+    // relaxed: see Readings.
+    const auto wait_for = [&](std::uint64_t n) {
+        while (produced.load(std::memory_order_relaxed) < n)
+            std::this_thread::sleep_for(1ms);
+    };
+    wait_for(200'000);  // every key, window and session has come and gone
+    const std::uint64_t windows_before = windows.load(std::memory_order_relaxed);
+    using rill::test::AllocationCount;
+    const AllocationCount before = AllocationCount::now();
+    wait_for(200'000 + measured);
+    const AllocationCount during = AllocationCount::now() - before;
+    const std::uint64_t windows_during = windows.load(std::memory_order_relaxed) - windows_before;
+    run.cancel();
+    REQUIRE(run.wait() == rill::RunStatus::cancelled);
+
+    INFO("allocations over " << measured << " items and " << windows_during
+                             << " windows: " << during);
+    CHECK(windows_during > 0);
+    CHECK(during.none());
+    CHECK(run.metrics().balanced());
+}
