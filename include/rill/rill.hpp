@@ -24,6 +24,8 @@
 #include "rill/state/hash.hpp"
 #include "rill/state/keyed_state.hpp"
 #include "rill/time/clock.hpp"
+#include "rill/time/event_time.hpp"
+#include "rill/time/watermark.hpp"
 #include "rill/wait/event_count.hpp"
 #include "rill/wait/wait_policy.hpp"
 #include "rill/wait/waiter.hpp"

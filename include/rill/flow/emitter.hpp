@@ -35,6 +35,8 @@ class Consumer {
   public:
     /// Processes a batch in place (items may be moved from); runs on the task's worker.
     virtual void consume(std::span<T> items) noexcept = 0;
+    /// A watermark, after every item before it (flows with event time only).
+    virtual void on_watermark(Watermark watermark) noexcept { static_cast<void>(watermark); }
 
   protected:
     ~Consumer() = default;
@@ -139,7 +141,25 @@ class Emitter final : public detail::EmitterControl {
     /// Items handed downstream so far (delivered, published or waiting in overflow).
     [[nodiscard]] std::uint64_t emitted() const noexcept { return emitted_; }
 
-    [[nodiscard]] bool has_overflow() const noexcept override { return overflow_count_ != 0; }
+    /// Sends a watermark downstream, after everything emitted so far (rill/time/watermark.hpp).
+    /// Into a ring whose side channel is full it waits in the emitter, the latest one only,
+    /// and goes when the task drains its overflow. Nothing in a flow without event time.
+    void emit_watermark(Watermark watermark) noexcept {
+        if (mode_ == Mode::chained) {
+            deliver();
+            next_->on_watermark(watermark);
+            return;
+        }
+        if (mode_ != Mode::ring || edge_->marks == nullptr) return;
+        end_batch();  // the position counts what is published or in the overflow
+        pending_mark_ = detail::Mark{emitted_, watermark};
+        mark_pending_ = true;
+        static_cast<void>(push_mark());
+    }
+
+    [[nodiscard]] bool has_overflow() const noexcept override {
+        return overflow_count_ != 0 || mark_pending_;
+    }
     [[nodiscard]] std::size_t overflow_size() const noexcept override { return overflow_count_; }
     /// Publishes the written part of the window, then as much of the overflow as fits: what
     /// the stage emitted so far goes out while it waits mid-step (runtime/detail/help.hpp).
@@ -152,7 +172,7 @@ class Emitter final : public detail::EmitterControl {
 
     bool flush_overflow() noexcept override {
         std::size_t moved = 0;
-        while (has_overflow()) {
+        while (overflow_count_ != 0) {
             const RingSpans<T> slots = edge_->ring.claim(overflow_count_);
             if (slots.empty()) break;
             const auto fill = [&](std::span<T> part) {
@@ -170,7 +190,9 @@ class Emitter final : public detail::EmitterControl {
         }
         edge_->note_overflow(overflow_count_);
         if (moved != 0) edge_->wake_consumer();
-        return moved != 0;
+        // A mark may go before the items it follows are published: its position says where.
+        const bool marked = push_mark();
+        return moved != 0 || marked;
     }
 
   private:
@@ -192,7 +214,7 @@ class Emitter final : public detail::EmitterControl {
                 break;
             }
             flush_overflow();
-            if (has_overflow()) break;  // room for some, not all: there is room in the overflow
+            if (overflow_count_ != 0) break;  // room for some, not all: room in the overflow
         }
         RILL_ASSERT(overflow_count_ < overflow_capacity_, "rill: Emitter overflow past its size");
         std::size_t at = overflow_head_ + overflow_count_;
@@ -241,7 +263,7 @@ class Emitter final : public detail::EmitterControl {
             return true;
         }
         RILL_ASSERT(mode_ == Mode::ring, "rill: Emitter used before its stage was connected");
-        if (has_overflow()) return false;
+        if (overflow_count_ != 0) return false;
         if (begin_ != nullptr) {
             // The window is used up: go on into the wrapped part of the claim, if any.
             written_ += static_cast<std::size_t>(cur_ - begin_);
@@ -296,6 +318,14 @@ class Emitter final : public detail::EmitterControl {
         edge_->wake_consumer();
     }
 
+    /// Pushes the pending watermark into the side channel; whether it went.
+    bool push_mark() noexcept {
+        if (!mark_pending_ || !edge_->marks->try_push(pending_mark_)) return false;
+        mark_pending_ = false;
+        edge_->wake_consumer();
+        return true;
+    }
+
     void set_window(std::span<T> w) noexcept {
         begin_ = cur_ = w.data();
         end_ = w.data() + w.size();
@@ -325,6 +355,9 @@ class Emitter final : public detail::EmitterControl {
     std::size_t overflow_capacity_ = 0;
     std::size_t overflow_head_ = 0;
     std::size_t overflow_count_ = 0;
+    // A watermark the side channel had no room for (the latest; earlier ones are superseded).
+    detail::Mark pending_mark_;
+    bool mark_pending_ = false;
 };
 
 }  // namespace rill

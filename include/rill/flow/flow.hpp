@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "rill/flow/detail/event_time_stage.hpp"
 #include "rill/flow/detail/graph.hpp"
 #include "rill/flow/detail/stage_traits.hpp"
 #include "rill/flow/detail/window_stage.hpp"
@@ -152,6 +153,23 @@ class StreamStages {
             static_assert(detail::check_item<O>());
             return add<O, detail::PerBatchStage<T, O, F>>(std::move(name), std::move(f), options);
         }
+    }
+
+    /// Event time: the stream's items unchanged, and its watermarks made from their timestamps
+    /// (timestamp_of(const T&) -> Clock::time_point), in-band from here on: see
+    /// rill/time/event_time.hpp. A stage object's on_watermark(Watermark, Emitter&) hook sees
+    /// them downstream. Throws std::invalid_argument naming the stage for a bad option.
+    template <class TsFn>
+    Stream<T> event_time(std::string name, TsFn timestamp_of, EventTimeOptions time = {},
+                         StageOptions options = {}) {
+        static_assert(std::is_invocable_r_v<Clock::time_point, const TsFn&, const T&>,
+                      "rill: event_time needs a function of the stream's item (const T&) that "
+                      "returns its Clock::time_point");
+        detail::validate_event_time(name, time);
+        graph_->watermarks = true;  // every edge of the flow carries watermarks
+        return add<T, detail::EventTimeStage<T, TsFn>>(
+            std::move(name), detail::WatermarkGenerator<T, TsFn>{std::move(timestamp_of), time},
+            options);
     }
 
     /// Groups the stream into windows (per key after key_by) and emits one

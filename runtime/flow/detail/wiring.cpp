@@ -49,6 +49,9 @@ Wiring::Wiring(const Graph& graph, RunState& state, std::vector<EventCount*> wak
       wake_handles_(std::move(wake_handles)),
       wake_owners_(std::move(wake_owners)) {}
 
+bool Wiring::watermarks() const noexcept {
+    return graph_.watermarks;
+}
 const std::string& Wiring::node_name(int i) const {
     return graph_.nodes[static_cast<std::size_t>(i)]->name;
 }

@@ -9,9 +9,20 @@
 
 #include "rill/detail/cache_line.hpp"
 #include "rill/ring/spsc_ring.hpp"
+#include "rill/time/watermark.hpp"
 #include "rill/wait/event_count.hpp"
 
 namespace rill::detail {
+
+/// A watermark in a ring's side channel: it comes after the first `position` items the producer
+/// put into the ring (counted from the start of the run).
+struct Mark {
+    std::uint64_t position = 0;
+    Watermark watermark;
+};
+/// Marks a side channel holds; a producer that finds it full keeps only its latest mark (a later
+/// watermark supersedes an earlier one), so this bounds memory, not progress.
+inline constexpr std::size_t kMarkRingCapacity = 64;
 
 class EdgeBase {
   public:
@@ -58,6 +69,11 @@ class EdgeBase {
     /// Ordered replicas only: after each chunk of its input, a replica pushes how many items it
     /// emitted for that chunk, so the fan-in knows where the chunk ends in the item ring.
     std::unique_ptr<SpscRing<std::uint64_t>> frames;
+
+    /// Flows with an event_time stage: the watermarks, in order with the items (see Mark). The
+    /// consumer delivers a mark once it has taken `position` items. Null otherwise: a flow
+    /// without event time pays nothing for them.
+    std::unique_ptr<SpscRing<Mark>> marks;
 
     /// After a publish or close: wakes the consumer's worker if it may be parked.
     void wake_consumer() noexcept { wake(consumer_wake); }

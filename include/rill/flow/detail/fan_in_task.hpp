@@ -15,9 +15,16 @@
 //     frame visible to the later frame read.
 // A replica whose ring is closed with neither frame nor item left got no chunk k: the stream
 // ended there, and the other replicas hold nothing more either.
+//
+// Watermarks (flows with event time): each input's marks are taken in as the fan-in reaches
+// their positions in that input, and a take never crosses one. The fan-in passes on the minimum
+// over its inputs that have not ended and are not idle, and only when it advances: an input's
+// watermark only counts once every item before it has gone on, so no item follows a watermark it
+// is behind, whatever order the inputs are read in.
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "rill/detail/assert.hpp"
@@ -30,12 +37,20 @@ class FanInTask final : public FlowTask {
   public:
     /// `ordered`: inputs are the output edges of ordered replicas 0..n-1, in order, with frames.
     FanInTask(std::vector<Edge<T>*> inputs, StageBase& head_stage, Consumer<T>& head, bool ordered)
-        : inputs_(std::move(inputs)), head_stage_(head_stage), head_(head), ordered_(ordered) {}
+        : inputs_(std::move(inputs)),
+          head_stage_(head_stage),
+          head_(head),
+          ordered_(ordered),
+          times_(inputs_.front()->marks != nullptr ? inputs_.size() : 0) {}
 
   protected:
     [[nodiscard]] StepResult pump() noexcept override {
         if (run->phase() & RunState::kCancelling) return drop_all();
-        return ordered_ ? pump_ordered() : pump_unordered();
+        const bool marked = !times_.empty() && pass_watermark();
+        const StepResult r = ordered_ ? pump_ordered() : pump_unordered();
+        // Every input ended: their last marks, pushed before the close, are visible now.
+        if (r == StepResult::done && !times_.empty()) static_cast<void>(pass_watermark());
+        return marked && r == StepResult::idle ? StepResult::progress : r;
     }
 
   private:
@@ -47,16 +62,17 @@ class FanInTask final : public FlowTask {
         for (std::size_t k = 0; k < n; ++k) {
             const std::size_t at = (next_ + k) % n;
             Edge<T>& input = *inputs_[at];
-            RingSpans<T> items = input.ring.peek(head_stage_.batch);
+            const std::size_t limit = room(at, head_stage_.batch);
+            RingSpans<T> items = input.ring.peek(limit);
             if (items.empty()) {
                 if (!input.closed()) {
                     open = true;
                     continue;
                 }
-                items = input.ring.peek(head_stage_.batch);  // published before the close
+                items = input.ring.peek(limit);  // published before the close
                 if (items.empty()) continue;
             }
-            take(input, items);
+            take(at, items);
             next_ = (at + 1) % n;
             return StepResult::progress;
         }
@@ -80,16 +96,16 @@ class FanInTask final : public FlowTask {
                 }
                 const auto want = static_cast<std::size_t>(
                     std::min<std::uint64_t>(total - forwarded_, head_stage_.batch));
-                const RingSpans<T> items = input.ring.peek(want);
+                const RingSpans<T> items = input.ring.peek(room(current_, want));
                 if (items.empty()) return StepResult::idle;  // the rest is on its way
-                take(input, items);
+                take(current_, items);
                 return StepResult::progress;
             }
-            const RingSpans<T> items = input.ring.peek(head_stage_.batch);
+            const RingSpans<T> items = input.ring.peek(room(current_, head_stage_.batch));
             if (!items.empty()) {
                 if (!frames.peek(1).empty())
-                    continue;        // the chunk ended meanwhile: take it exactly
-                take(input, items);  // all of the current chunk (see above)
+                    continue;           // the chunk ended meanwhile: take it exactly
+                take(current_, items);  // all of the current chunk (see above)
                 return StepResult::progress;
             }
             if (!input.closed()) return StepResult::idle;
@@ -134,7 +150,8 @@ class FanInTask final : public FlowTask {
         return true;
     }
 
-    void take(Edge<T>& input, const RingSpans<T>& items) noexcept {
+    void take(std::size_t at, const RingSpans<T>& items) noexcept {
+        Edge<T>& input = *inputs_[at];
         const std::size_t n = items.size();
         note_depth(input);
         // relaxed: read only by metrics snapshots (see RingTask).
@@ -145,6 +162,68 @@ class FanInTask final : public FlowTask {
         input.ring.release(n);
         input.wake_producer();
         if (ordered_) forwarded_ += n;
+        if (!times_.empty()) {
+            InputTime& t = times_[at];
+            t.marks.consumed += n;
+            t.idle = false;  // it sent again
+            static_cast<void>(pass_watermark());
+        }
+    }
+
+    /// How many items input `at` may give now: up to `want`, not past its next watermark.
+    [[nodiscard]] std::size_t room(std::size_t at, std::size_t want) noexcept {
+        if (times_.empty()) return want;
+        take_marks(at, want);
+        return want;
+    }
+    /// Takes in the watermarks input `at` has reached; limits `want` to its next one.
+    bool take_marks(std::size_t at, std::size_t& want) noexcept {
+        InputTime& t = times_[at];
+        return t.marks.take_due(*inputs_[at]->marks, want, [&](Watermark w) noexcept {
+            t.watermark = std::max(t.watermark, w.time);
+            t.idle = w.idle;
+        }) != 0;
+    }
+
+    /// Takes in every input's reached watermarks and passes on the minimum over the inputs that
+    /// have not ended and are not idle, if it moved (never back); idle if all live ones are; once
+    /// all have ended, the highest (nothing more comes from any).
+    bool pass_watermark() noexcept {
+        Clock::time_point low = Clock::time_point::max();
+        Clock::time_point ended_high = Clock::time_point::min();
+        bool active = false;
+        bool idle = false;
+        for (std::size_t at = 0; at < inputs_.size(); ++at) {
+            std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+            static_cast<void>(take_marks(at, unlimited));
+            Edge<T>& input = *inputs_[at];
+            // Ended: closed (acquire first) with nothing left, items or marks.
+            if (input.closed() && input.ring.peek(1).empty() && input.marks->peek(1).empty()) {
+                ended_high = std::max(ended_high, times_[at].watermark);
+                continue;
+            }
+            if (times_[at].idle) {
+                idle = true;
+                continue;
+            }
+            active = true;
+            low = std::min(low, times_[at].watermark);
+        }
+        Watermark next;
+        if (active) {
+            if (low == Clock::time_point::min()) return false;  // some input has none yet
+            next = {std::max(low, sent_.time), false};
+        } else if (idle) {
+            next = {sent_.time, true};
+        } else if (ended_high != Clock::time_point::min()) {
+            next = {std::max(ended_high, sent_.time), false};
+        } else {
+            return false;  // every input ended without a watermark
+        }
+        if (next == sent_) return false;
+        sent_ = next;
+        head_.on_watermark(next);
+        return true;
     }
 
     void note_depth(Edge<T>& input) noexcept {
@@ -156,11 +235,20 @@ class FanInTask final : public FlowTask {
         }
     }
 
+    /// An input's event time (flows with watermarks only).
+    struct InputTime {
+        MarkReader marks;
+        Clock::time_point watermark = Clock::time_point::min();
+        bool idle = false;
+    };
+
     std::vector<Edge<T>*> inputs_;
     StageBase& head_stage_;
     Consumer<T>& head_;
     bool ordered_;
-    std::size_t next_ = 0;         // unordered: where the next round starts
+    std::vector<InputTime> times_;  // one per input, with watermarks; empty otherwise
+    Watermark sent_{Clock::time_point::min(), false};  // the last passed on
+    std::size_t next_ = 0;                             // unordered: where the next round starts
     std::size_t current_ = 0;      // ordered: the replica holding the current chunk
     std::uint64_t forwarded_ = 0;  // ordered: outputs of the current chunk taken so far
     std::size_t max_depth_ = 0;

@@ -147,6 +147,7 @@ class MergeNode final : public NodeBase {
 struct Graph {
     FlowOptions options;
     std::vector<std::unique_ptr<NodeBase>> nodes;
+    bool watermarks = false;  // an event_time stage: every edge carries watermarks
 };
 
 }  // namespace rill::detail

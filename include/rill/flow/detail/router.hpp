@@ -44,6 +44,13 @@ class Router : public RouterBase, public Consumer<T> {
     [[nodiscard]] std::size_t size() const noexcept { return count_; }
     [[nodiscard]] Emitter<T>& branch(std::size_t j) noexcept { return branches_[j]; }
 
+    /// Every branch gets the watermark, after what it got before: a replica's stream, or a
+    /// broadcast consumer's, is the whole stream as far as event time goes.
+    void on_watermark(Watermark watermark) noexcept final {
+        for (std::size_t j = 0; j < count_; ++j)
+            branches_[j].emit_watermark(watermark);
+    }
+
   protected:
     /// Hands over what each branch got from this batch.
     void end_batches() noexcept {

@@ -7,6 +7,10 @@
 //   void on_timer(Clock::time_point now, Emitter<Out>& out);   or on_timer(now) in a sink
 //   void finish(Emitter<Out>& out);          end of input, before the output closes: the place
 //                                            to emit what the stage still holds (not on cancel)
+//   void on_watermark(Watermark w, Emitter<Out>& out);   or on_watermark(w) in a sink: event
+//                                            time reached w (rill/time/watermark.hpp), after
+//                                            every item before it; the runtime passes the
+//                                            watermark on downstream after the call
 //
 // A stage object that declares on_timer or finish with another signature is refused at compile
 // time rather than never called.
@@ -16,6 +20,7 @@
 
 #include "rill/flow/emitter.hpp"
 #include "rill/time/clock.hpp"
+#include "rill/time/watermark.hpp"
 
 namespace rill::detail {
 
@@ -39,6 +44,22 @@ template <class F>
 concept declares_finish = requires {
     &F::finish;
 };
+template <class F>
+concept declares_on_watermark = requires {
+    &F::on_watermark;
+};
+template <class F, class Out>
+inline constexpr bool watermark_hook = [] {
+    if constexpr (std::is_void_v<Out>) {
+        return requires(F & f, Watermark w) {
+            f.on_watermark(w);
+        };
+    } else {
+        return requires(F & f, Watermark w, Emitter<Out> & out) {
+            f.on_watermark(w, out);
+        };
+    }
+}();
 
 template <class F, class Out>
 consteval bool check_hooks() {
@@ -49,6 +70,8 @@ consteval bool check_hooks() {
         static_assert(!declares_finish<F>,
                       "rill: a sink has nothing to emit at end of input: use close() instead of "
                       "finish()");
+        static_assert(!declares_on_watermark<F> || watermark_hook<F, Out>,
+                      "rill: a sink's on_watermark must be callable as on_watermark(Watermark)");
     } else {
         static_assert(!declares_on_timer<F> || timed_stage<F, Out>,
                       "rill: a stage's on_timer must be callable as on_timer(Clock::time_point "
@@ -57,6 +80,9 @@ consteval bool check_hooks() {
             !declares_finish<F> || requires(F & f, Emitter<Out> & out) { f.finish(out); },
             "rill: a stage's finish must be callable as finish(Emitter<Out>& out), Out "
             "being the stage's output type");
+        static_assert(!declares_on_watermark<F> || watermark_hook<F, Out>,
+                      "rill: a stage's on_watermark must be callable as on_watermark(Watermark, "
+                      "Emitter<Out>& out), Out being the stage's output type");
     }
     return true;
 }

@@ -65,6 +65,25 @@ class ConsumingStage : public UserStage<StageBase, F>,
             static_cast<void>(now);
         }
     }
+    /// Event time: the user's on_watermark, then the watermark goes on, after what it emitted.
+    void on_watermark(Watermark watermark) noexcept final {
+        if constexpr (watermark_hook<F, Out>) {
+            try {
+                if constexpr (std::is_void_v<Out>) {
+                    this->f_.on_watermark(watermark);
+                } else {
+                    this->f_.on_watermark(watermark, this->out);
+                }
+            } catch (...) {
+                this->hook_failed();
+            }
+            hook_done(false);
+        }
+        if constexpr (!std::is_void_v<Out>) {
+            this->out.emit_watermark(watermark);
+            this->note_emitted(this->out.emitted());
+        }
+    }
     void finish() noexcept final {
         if constexpr (has_finish<F, Out>) {
             try {
@@ -80,8 +99,8 @@ class ConsumingStage : public UserStage<StageBase, F>,
   private:
     /// Lets a stage kind account for what a hook did (a window releasing what it held).
     void hook_done(bool finished) noexcept {
-        if constexpr (requires(Derived & d) { d.hook_done(finished); }) {
-            static_cast<Derived&>(*this).hook_done(finished);
+        if constexpr (requires(Derived & d) { d.after_hook(finished); }) {
+            static_cast<Derived&>(*this).after_hook(finished);
         }
     }
     /// Hands over what a hook emitted (to the chained stage, or into the ring).

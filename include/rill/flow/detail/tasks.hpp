@@ -22,6 +22,32 @@
 
 namespace rill::detail {
 
+/// The reading end of a ring's watermarks (Edge::marks): delivers each mark once `consumed`
+/// items of the ring are taken, and says how many items may be taken before the next one.
+struct MarkReader {
+    std::uint64_t consumed = 0;  // items taken from the ring so far
+
+    /// Calls deliver(watermark) for every mark already reached; returns how many it delivered
+    /// and, in `room`, the items up to the next mark (unchanged if there is none).
+    template <class Deliver>
+    std::size_t take_due(SpscRing<Mark>& marks, std::size_t& room, Deliver&& deliver) noexcept {
+        std::size_t delivered = 0;
+        for (;;) {
+            const RingSpans<Mark> next = marks.peek(1);
+            if (next.empty()) return delivered;
+            const Mark& mark = next.first[0];
+            if (mark.position > consumed) {
+                room = static_cast<std::size_t>(
+                    std::min<std::uint64_t>(room, mark.position - consumed));
+                return delivered;
+            }
+            deliver(mark.watermark);
+            marks.release(1);
+            ++delivered;
+        }
+    }
+};
+
 class FlowTask : public Task {
   public:
     [[nodiscard]] StepResult step() noexcept final {
@@ -299,11 +325,17 @@ class RingTask final : public FlowTask {
             }
             limit = std::min(limit, chunk_ - chunk_pos_);
         }
+        bool marked = false;  // delivered a watermark: progress
+        if (input_.marks != nullptr && !cancelling) marked = deliver_marks(limit);
         SpscRing<In>& ring = input_.ring;
         RingSpans<In> items = ring.peek(limit);
         if (items.empty()) {
-            if (!input_.closed()) return framed ? StepResult::progress : StepResult::idle;
+            if (!input_.closed()) return framed || marked ? StepResult::progress : StepResult::idle;
             items = ring.peek(limit);  // what was published before the close
+            // ... and the marks pushed before it.
+            if (items.empty() && input_.marks != nullptr && !cancelling && deliver_marks(limit)) {
+                return StepResult::progress;
+            }
             if (items.empty()) {
                 if (framed_ == nullptr || cancelling || chunk_pos_ == 0) return StepResult::done;
                 end_chunk();  // the last, partial chunk
@@ -324,6 +356,11 @@ class RingTask final : public FlowTask {
         }
         ring.release(n);
         input_.wake_producer();
+        marks_.consumed += n;
+        if (input_.marks != nullptr && !cancelling) {
+            std::size_t room = 0;
+            static_cast<void>(deliver_marks(room));  // those right after this batch
+        }
         if (framed_ != nullptr && !cancelling) {
             chunk_pos_ += n;
             if (chunk_pos_ == chunk_) end_chunk();
@@ -332,6 +369,12 @@ class RingTask final : public FlowTask {
     }
 
   private:
+    /// Delivers the watermarks reached to the head stage; limits `limit` to the next one.
+    bool deliver_marks(std::size_t& limit) noexcept {
+        return marks_.take_due(*input_.marks, limit,
+                               [&](Watermark w) noexcept { head_.on_watermark(w); }) != 0;
+    }
+
     void note_depth() noexcept {
         const std::size_t depth = input_.ring.size_approx();
         if (depth > max_depth_) {
@@ -364,6 +407,7 @@ class RingTask final : public FlowTask {
     Edge<In>& input_;
     StageBase& head_stage_;
     Consumer<In>& head_;
+    MarkReader marks_;
     std::size_t max_depth_ = 0;
     // Ordered replicas only.
     EdgeBase* framed_ = nullptr;

@@ -70,7 +70,7 @@ class WindowStage final
 
     /// After on_timer and finish (which fails the run if it threw: what is still held then
     /// is dropped, as on cancel).
-    void hook_done(bool finished) noexcept {
+    void after_hook(bool finished) noexcept {
         if (finished && this->f_.held() != 0) {
             cancel_held();
             return;

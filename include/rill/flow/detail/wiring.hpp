@@ -73,9 +73,12 @@ class Wiring {
         state_.routers.push_back(std::move(router));
         return r;
     }
+    /// Whether the flow has an event_time stage: then every edge carries watermarks.
+    [[nodiscard]] bool watermarks() const noexcept;
     template <class T>
     Edge<T>& add_edge(std::size_t capacity) {
         auto edge = std::make_unique<Edge<T>>(capacity);
+        if (watermarks()) edge->marks = std::make_unique<SpscRing<Mark>>(kMarkRingCapacity);
         Edge<T>& e = *edge;
         state_.edges.push_back(std::move(edge));
         return e;
