@@ -4,9 +4,10 @@
 # workloads: a Markdown report on stdout, CSV, JSON and SVG files in build/perf-report), then
 # bench_pipeline (the seed's pipeline, 10^7 items, on rill against oneTBB, thread-per-stage boost
 # queues, a Go-style channel chain and a fused loop) on the cases BUILD.md reports, then
-# bench_replicas (a 1 us CPU-bound stage with 1 and 2 replicas against a serial loop and oneTBB).
-# Installs the Debian packages it needs first. About 3 minutes on the 2-core project machine;
-# --quick 30 s.
+# bench_replicas (a 1 us CPU-bound stage with 1 and 2 replicas against a serial loop and oneTBB),
+# then bench_windows (sliding sum and max against std::deque and a rescan; keyed tumbling windows
+# on 1 and 2 replicas). Installs the Debian packages it needs first. About 4 minutes on the
+# 2-core project machine; --quick 40 s.
 #
 #   scripts/main.sh [--quick] [--reps=N] [--all] [benchmark flags]
 #     --quick   rill-perf-report --quick, bench_pipeline --quick and bench_replicas --quick
@@ -15,13 +16,14 @@
 #               placement, batch and wait-policy alternatives, 2 more minutes), then bench_ring
 #               (rings against peer queues) and bench_pool (the pool against allocators)
 #     anything else goes to the benchmarks (--benchmark_filter=REGEX replaces the cases, --items=N)
-#     but bench_replicas, which gets only --quick and --reps=N
+#     but bench_replicas and bench_windows, which get only --quick and --reps=N
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 report_args=()
 bench_args=()
 replicas_args=()
+windows_args=()
 all=0
 for a in "$@"; do
     case $a in
@@ -29,11 +31,13 @@ for a in "$@"; do
         report_args+=(--quick)
         bench_args+=(--quick)
         replicas_args+=(--quick)
+        windows_args+=(--quick)
         ;;
     --reps=*)
         report_args+=(--repeat "${a#--reps=}")
         bench_args+=("$a")
         replicas_args+=("$a")
+        windows_args+=("$a")
         ;;
     --all)
         all=1
@@ -53,7 +57,7 @@ fi
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-targets=(rill-perf-report bench_pipeline bench_replicas)
+targets=(rill-perf-report bench_pipeline bench_replicas bench_windows)
 [ "$all" -eq 1 ] && targets+=(bench_ring bench_pool)
 cmake --build --preset release --target "${targets[@]}"
 
@@ -67,6 +71,7 @@ echo
 
 build/release/bench/pipeline/bench_pipeline "${bench_args[@]}"
 build/release/bench/replicas/bench_replicas "${replicas_args[@]}"
+build/release/bench/windows/bench_windows "${windows_args[@]}"
 if [ "$all" -eq 1 ]; then
     build/release/bench/ring/bench_ring "${bench_args[@]}"
     build/release/bench/pool/bench_pool "${bench_args[@]}"

@@ -146,7 +146,8 @@ auto reference_count(const std::vector<Reading>& items, std::uint64_t size, std:
     for (const Reading& r : items)
         per_key[keyed ? r.key : 0].push_back(r);
     Rows<std::uint64_t, V> rows;
-    for (const auto& [key, seq] : per_key) {
+    for (const auto& [key, items_of_key] : per_key) {
+        const std::vector<Reading>& seq = items_of_key;  // a lambda below uses it (Clang 14)
         auto& out = rows[key];
         const std::uint64_t n = seq.size();
         const auto window = [&](std::uint64_t end) {
@@ -353,7 +354,8 @@ TEMPLATE_TEST_CASE("processing-time windows match the reference on a manual cloc
     auto clock = std::make_shared<rill::ManualClock>();
     rill::Runtime runtime({.workers = 2, .clock = clock});
     rill::Flow flow;
-    auto [inlet, stream] = flow.inlet<Reading>("in");
+    auto [inlet, input] = flow.inlet<Reading>("in");
+    rill::Stream<Reading> stream = input;  // a lambda below uses it (Clang 14)
     const TestType agg = make_agg<TestType>();
     using V = rill::aggregation_result_t<TestType, Reading>;
     Collector<rill::Windowed<V, std::uint32_t>> keyed_out;
@@ -437,7 +439,8 @@ TEST_CASE("the end of input emits every open window once", "[window][finish]") {
     auto clock = std::make_shared<rill::ManualClock>();
     rill::Runtime runtime({.workers = 2, .clock = clock});
     rill::Flow flow;
-    auto [inlet, stream] = flow.inlet<Reading>("in");
+    auto [inlet, input] = flow.inlet<Reading>("in");
+    rill::Stream<Reading> stream = input;  // a lambda below uses it (Clang 14)
     Collector<rill::Windowed<std::uint64_t>> tumbling;
     Collector<rill::Windowed<std::uint64_t>> sliding;
     Collector<rill::Windowed<std::uint64_t>> session;
@@ -467,7 +470,8 @@ TEST_CASE("cancel counts what windows hold as dropped; a drain emits it", "[wind
     CAPTURE(drain);
     rill::Runtime runtime({.workers = 2});
     rill::Flow flow;
-    auto [inlet, stream] = flow.inlet<Reading>("in");
+    auto [inlet, input] = flow.inlet<Reading>("in");
+    rill::Stream<Reading> stream = input;  // a lambda below uses it (Clang 14)
     Collector<rill::Windowed<std::uint64_t, std::uint32_t, rill::ItemPosition>> out;
     stream.key_by([](const Reading& r) { return r.key; })
         .window("w", rill::count_window(1000, 10), make_agg<SumOfValues>(), {.replicas = 2})
