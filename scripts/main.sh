@@ -6,8 +6,8 @@
 # queues, a Go-style channel chain and a fused loop) on the cases BUILD.md reports, then
 # bench_replicas (a 1 us CPU-bound stage with 1 and 2 replicas against a serial loop and oneTBB),
 # then bench_windows (sliding sum and max against std::deque and a rescan; keyed tumbling windows
-# on 1 and 2 replicas). Installs the Debian packages it needs first. About 4 minutes on the
-# 2-core project machine; --quick 40 s.
+# on 1 and 2 replicas). Installs the Debian packages it needs first. About 3.5 minutes on the
+# 2-core project machine; --quick 20 s.
 #
 #   scripts/main.sh [--quick] [--reps=N] [--all] [benchmark flags]
 #     --quick   rill-perf-report --quick, bench_pipeline --quick and bench_replicas --quick
