@@ -153,6 +153,39 @@ TEST_CASE("watermarks reach the sink in order with the items, through every shap
     CHECK(run.metrics().balanced());
 }
 
+TEST_CASE("a full side channel of watermarks never stalls the flow", "[time][watermark]") {
+    // Batch 1: a watermark after every item, so the side rings (64 marks) fill long before the
+    // item rings (1,024) whenever the consumer falls behind: a slow stage behind a ring, on one
+    // worker (no wake-ups, progress only) or two, into a merge (a fan-in) or not.
+    const unsigned workers = GENERATE(1u, 2u);
+    const bool merged = GENERATE(false, true);
+    CAPTURE(workers, merged);
+    const std::vector<Event> a = events(20'000, 0ns, 3);
+    rill::Runtime runtime({.workers = workers});
+    rill::Flow flow({.capacity = 1024, .batch = 1, .chain = false});
+    auto seen = std::make_shared<Seen>();
+    auto timed = flow.source("a", a).event_time("a.time", timestamp_of);
+    const auto slow = [](Event e) {
+        const auto until = std::chrono::steady_clock::now() + 200ns;
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        return e;
+    };
+    if (merged) {
+        rill::merge("merge", timed, flow.source("b", a).event_time("b.time", timestamp_of))
+            .map("slow", slow)
+            .sink("out", Check{seen});
+    } else {
+        timed.map("slow", slow).sink("out", Check{seen});
+    }
+    auto run = runtime.start(flow);
+    REQUIRE(run.wait_for(120s) == rill::RunStatus::completed);
+    CHECK(seen->items == a.size() * (merged ? 2 : 1));
+    CHECK(seen->went_back == 0);
+    if (!merged) CHECK(seen->behind == 0);
+    CHECK(seen->last == newest(a));
+}
+
 TEST_CASE("a quiet merge input holds event time back until it is idle", "[time][watermark]") {
     auto clock = std::make_shared<rill::ManualClock>();
     rill::Runtime runtime({.workers = 2, .clock = clock});

@@ -176,26 +176,32 @@ class FanInTask final : public FlowTask {
         take_marks(at, want);
         return want;
     }
-    /// Takes in the watermarks input `at` has reached; limits `want` to its next one.
+    /// Takes in the watermarks input `at` has reached; limits `want` to its next one. A pop
+    /// wakes the producer, which may wait for room in the side ring.
     bool take_marks(std::size_t at, std::size_t& want) noexcept {
         InputTime& t = times_[at];
-        return t.marks.take_due(*inputs_[at]->marks, want, [&](Watermark w) noexcept {
-            t.watermark = std::max(t.watermark, w.time);
-            t.idle = w.idle;
-        }) != 0;
+        const std::size_t taken =
+            t.marks.take_due(*inputs_[at]->marks, want, [&](Watermark w) noexcept {
+                t.watermark = std::max(t.watermark, w.time);
+                t.idle = w.idle;
+            });
+        if (taken != 0) inputs_[at]->wake_producer();
+        return taken != 0;
     }
 
     /// Takes in every input's reached watermarks and passes on the minimum over the inputs that
     /// have not ended and are not idle, if it moved (never back); idle if all live ones are; once
-    /// all have ended, the highest (nothing more comes from any).
+    /// all have ended, the highest (nothing more comes from any). True if it took in or passed
+    /// on anything: progress (a producer on this worker may wait for the room).
     bool pass_watermark() noexcept {
+        bool took = false;
         Clock::time_point low = Clock::time_point::max();
         Clock::time_point ended_high = Clock::time_point::min();
         bool active = false;
         bool idle = false;
         for (std::size_t at = 0; at < inputs_.size(); ++at) {
             std::size_t unlimited = std::numeric_limits<std::size_t>::max();
-            static_cast<void>(take_marks(at, unlimited));
+            took |= take_marks(at, unlimited);
             Edge<T>& input = *inputs_[at];
             // Ended: closed (acquire first) with nothing left, items or marks.
             if (input.closed() && input.ring.peek(1).empty() && input.marks->peek(1).empty()) {
@@ -211,16 +217,16 @@ class FanInTask final : public FlowTask {
         }
         Watermark next;
         if (active) {
-            if (low == Clock::time_point::min()) return false;  // some input has none yet
+            if (low == Clock::time_point::min()) return took;  // some input has none yet
             next = {std::max(low, sent_.time), false};
         } else if (idle) {
             next = {sent_.time, true};
         } else if (ended_high != Clock::time_point::min()) {
             next = {std::max(ended_high, sent_.time), false};
         } else {
-            return false;  // every input ended without a watermark
+            return took;  // every input ended without a watermark
         }
-        if (next == sent_) return false;
+        if (next == sent_) return took;
         sent_ = next;
         head_.on_watermark(next);
         return true;

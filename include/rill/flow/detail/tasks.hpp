@@ -369,10 +369,14 @@ class RingTask final : public FlowTask {
     }
 
   private:
-    /// Delivers the watermarks reached to the head stage; limits `limit` to the next one.
+    /// Delivers the watermarks reached to the head stage; limits `limit` to the next one. The
+    /// producer may wait for room in the side ring (a pending mark holds its task back): a pop
+    /// wakes it, as a release of items does.
     bool deliver_marks(std::size_t& limit) noexcept {
-        return marks_.take_due(*input_.marks, limit,
-                               [&](Watermark w) noexcept { head_.on_watermark(w); }) != 0;
+        const std::size_t delivered = marks_.take_due(
+            *input_.marks, limit, [&](Watermark w) noexcept { head_.on_watermark(w); });
+        if (delivered != 0) input_.wake_producer();
+        return delivered != 0;
     }
 
     void note_depth() noexcept {
