@@ -234,6 +234,10 @@ TEST_CASE("a quiet merge input holds event time back until it is idle", "[time][
 
     // Quiet speaks again, far behind: it counts again, but the watermark never goes back.
     REQUIRE(quiet.push(Event{1, t0 + 10ms}));
+    REQUIRE(eventually([&] {  // quiet's item is through the merge: quiet counts again
+        std::lock_guard lock(seen->mutex);
+        return seen->items == 112;
+    }));
     REQUIRE(busy.push(Event{100, t0 + 150ms}));
     REQUIRE(eventually([&] {
         std::lock_guard lock(seen->mutex);
