@@ -88,13 +88,16 @@ TEST_CASE("window stages allocate nothing per item in steady state", "[window][a
             std::this_thread::sleep_for(1ms);
     };
     wait_for(200'000);  // every key, window and session has come and gone
+    // relaxed: counts, as above.
     const std::uint64_t windows_before = windows.load(std::memory_order_relaxed);
     using rill::test::AllocationCount;
     const AllocationCount before = AllocationCount::now();
     wait_for(200'000 + measured);
-    while (windows.load(std::memory_order_relaxed) == windows_before)  // at least one window
+    // At least one window during the measurement. relaxed: a count, as above.
+    while (windows.load(std::memory_order_relaxed) == windows_before)
         std::this_thread::sleep_for(1ms);
     const AllocationCount during = AllocationCount::now() - before;
+    // relaxed: a count, as above.
     const std::uint64_t windows_during = windows.load(std::memory_order_relaxed) - windows_before;
     run.cancel();
     REQUIRE(run.wait() == rill::RunStatus::cancelled);
