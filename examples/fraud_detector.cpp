@@ -76,9 +76,10 @@ struct Detector {
 
     void operator()(Transaction t, rill::Emitter<Alert>&) {
         pending.push_back(t);
-        // relaxed: a statistic, read after the run.
+        // relaxed, load and store: a statistic the main thread reads after run.wait(), which
+        // orders it; two replicas may race on it and keep either maximum (close enough).
         if (pending.size() > most_held->load(std::memory_order_relaxed)) {
-            most_held->store(pending.size(), std::memory_order_relaxed);
+            most_held->store(pending.size(), std::memory_order_relaxed);  // relaxed: see above
         }
     }
     void on_watermark(rill::Watermark w, rill::Emitter<Alert>& out) { release(w.time, out); }

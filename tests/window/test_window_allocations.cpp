@@ -82,8 +82,8 @@ TEST_CASE("window stages allocate nothing per item in steady state", "[window][a
             break;
     }
     rill::Run run = runtime.start(flow);
-    // relaxed: see Readings.
     const auto wait_for = [&](std::uint64_t n) {
+        // relaxed: a progress count (see Readings); it orders nothing the test reads.
         while (produced.load(std::memory_order_relaxed) < n)
             std::this_thread::sleep_for(1ms);
     };

@@ -252,6 +252,14 @@ struct Timed {
     Reading r;
 };
 
+/// The items of each key, in arrival order.
+std::map<std::uint32_t, std::vector<Timed>> by_key(const std::vector<Timed>& items) {
+    std::map<std::uint32_t, std::vector<Timed>> per_key;
+    for (const Timed& x : items)
+        per_key[x.r.key].push_back(x);
+    return per_key;
+}
+
 template <class A>
 auto reference_tumbling(const std::vector<Timed>& items, Clock::duration size, const A& a) {
     using V = rill::aggregation_result_t<A, Reading>;
@@ -272,11 +280,8 @@ template <class A>
 auto reference_sliding(const std::vector<Timed>& items, Clock::duration size, Clock::duration slide,
                        const A& a) {
     using V = rill::aggregation_result_t<A, Reading>;
-    std::map<std::uint32_t, std::vector<Timed>> per_key;
-    for (const Timed& x : items)
-        per_key[x.r.key].push_back(x);
     Rows<Clock::time_point, V> rows;
-    for (const auto& [key, seq] : per_key) {
+    for (const auto& [key, seq] : by_key(items)) {
         std::set<std::int64_t> ends;  // in slides: every window end that covers an item
         for (const Timed& x : seq) {
             const std::int64_t t = x.t.time_since_epoch().count();
@@ -299,11 +304,8 @@ auto reference_sliding(const std::vector<Timed>& items, Clock::duration size, Cl
 template <class A>
 auto reference_session(const std::vector<Timed>& items, Clock::duration gap, const A& a) {
     using V = rill::aggregation_result_t<A, Reading>;
-    std::map<std::uint32_t, std::vector<Timed>> per_key;
-    for (const Timed& x : items)
-        per_key[x.r.key].push_back(x);
     Rows<Clock::time_point, V> rows;
-    for (const auto& [key, seq] : per_key) {
+    for (const auto& [key, seq] : by_key(items)) {
         std::size_t first = 0;
         for (std::size_t i = 1; i <= seq.size(); ++i) {
             if (i < seq.size() && seq[i].t - seq[i - 1].t < gap) continue;

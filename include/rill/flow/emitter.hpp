@@ -93,7 +93,7 @@ class Emitter final : public detail::EmitterControl {
     void emit(const T& item) noexcept(std::is_nothrow_copy_constructible_v<T>) { emit(T(item)); }
     template <class... Args>
     void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args...>) {
-        emit(T(std::forward<Args>(args)...));
+        emit_with([&] { return T(std::forward<Args>(args)...); });
     }
 
     /// Emits make(), constructed straight into the destination: no temporary to move, which a

@@ -7,12 +7,12 @@
 // merge or the fan-in of replicas stops waiting for it; its next item makes it active again.
 // A flow with an event_time stage carries watermarks on every edge; one without pays nothing.
 
-#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "rill/flow/stage_options.hpp"
 #include "rill/time/clock.hpp"
+#include "rill/time/detail/duration_text.hpp"
 
 namespace rill {
 
@@ -27,16 +27,12 @@ namespace detail {
 
 /// Throws std::invalid_argument naming the stage and the value.
 inline void validate_event_time(std::string_view stage, const EventTimeOptions& o) {
-    const auto ns = [](Clock::duration d) {
-        return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) +
-               "ns";
-    };
     if (o.max_out_of_order < Clock::duration::zero()) {
-        invalid_stage(stage, "event_time max_out_of_order " + ns(o.max_out_of_order) +
+        invalid_stage(stage, "event_time max_out_of_order " + duration_text(o.max_out_of_order) +
                                  " is negative; expected 0 or more");
     }
     if (o.idle_after <= Clock::duration::zero()) {
-        invalid_stage(stage, "event_time idle_after " + ns(o.idle_after) +
+        invalid_stage(stage, "event_time idle_after " + duration_text(o.idle_after) +
                                  " is not positive; expected more than 0 (or "
                                  "Clock::duration::max() for never)");
     }

@@ -25,6 +25,7 @@
 
 #include "rill/flow/stage_options.hpp"
 #include "rill/time/clock.hpp"
+#include "rill/time/detail/duration_text.hpp"
 
 namespace rill {
 
@@ -66,9 +67,6 @@ struct SessionWindow {
 
 namespace detail {
 
-inline std::string ns_text(Clock::duration d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) + "ns";
-}
 inline void check_max_keys(std::string_view stage, std::size_t max_keys) {
     if (max_keys == 0) invalid_stage(stage, "window max_keys is 0; expected at least 1");
 }
@@ -86,18 +84,18 @@ inline void validate_window(std::string_view stage, const CountWindow& w) {
 }
 inline void validate_window(std::string_view stage, const TumblingWindow& w) {
     if (w.size <= Clock::duration::zero()) {
-        invalid_stage(stage, "tumbling_window size " + ns_text(w.size) + " is not positive");
+        invalid_stage(stage, "tumbling_window size " + duration_text(w.size) + " is not positive");
     }
     check_max_keys(stage, w.max_keys);
 }
 inline void validate_window(std::string_view stage, const SlidingWindow& w) {
     if (w.size <= Clock::duration::zero() || w.slide <= Clock::duration::zero()) {
-        invalid_stage(stage, "sliding_window size " + ns_text(w.size) + " and slide " +
-                                 ns_text(w.slide) + ": expected both positive");
+        invalid_stage(stage, "sliding_window size " + duration_text(w.size) + " and slide " +
+                                 duration_text(w.slide) + ": expected both positive");
     }
     if (w.slide > w.size) {
-        invalid_stage(stage, "sliding_window slide " + ns_text(w.slide) +
-                                 " is larger than its size " + ns_text(w.size) +
+        invalid_stage(stage, "sliding_window slide " + duration_text(w.slide) +
+                                 " is larger than its size " + duration_text(w.size) +
                                  "; expected at most size (items between windows would belong "
                                  "to none)");
     }
@@ -105,8 +103,8 @@ inline void validate_window(std::string_view stage, const SlidingWindow& w) {
     // key's state that large (1 s windows sliding by 1 us, say).
     const auto pane = std::gcd(w.size.count(), w.slide.count());
     if (w.size.count() / pane > (std::int64_t{1} << 20)) {
-        invalid_stage(stage, "sliding_window size " + ns_text(w.size) + " and slide " +
-                                 ns_text(w.slide) + " make " +
+        invalid_stage(stage, "sliding_window size " + duration_text(w.size) + " and slide " +
+                                 duration_text(w.slide) + " make " +
                                  std::to_string(w.size.count() / pane) +
                                  " panes of gcd(size, slide) per window; expected at most 2^20");
     }
@@ -114,7 +112,7 @@ inline void validate_window(std::string_view stage, const SlidingWindow& w) {
 }
 inline void validate_window(std::string_view stage, const SessionWindow& w) {
     if (w.gap <= Clock::duration::zero()) {
-        invalid_stage(stage, "session_window gap " + ns_text(w.gap) + " is not positive");
+        invalid_stage(stage, "session_window gap " + duration_text(w.gap) + " is not positive");
     }
     check_max_keys(stage, w.max_keys);
     if (w.max_keys >= (std::size_t{1} << 32) - 1) {

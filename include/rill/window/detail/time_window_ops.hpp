@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <functional>
 #include <numeric>
-#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -48,7 +47,7 @@ class TumblingTimeOp : public WindowLedger {
         const std::int64_t window = window_index(now, size_);
         if (held() != 0 && window != window_) {
             guarded([&] { close(out); });
-            if (held() != 0) return rethrow_close_failure();
+            if (held() != 0) refuse_after_failed_close();
         }
         window_ = window;
         const key_type key = std::invoke(key_, std::as_const(item));
@@ -86,12 +85,6 @@ class TumblingTimeOp : public WindowLedger {
         });
         release(held());
         states_.clear();
-    }
-    /// The window before could not be emitted: the item is not taken (it errors) and the run
-    /// fails with the emit's error (see WindowLedger::guarded).
-    [[noreturn]] void rethrow_close_failure() {
-        throw std::runtime_error("rill: window stage '" + stage_ +
-                                 "': the previous window failed to close");
     }
 
     A agg_;
@@ -140,10 +133,7 @@ class SlidingTimeOp : public WindowLedger {
         const std::int64_t pane = window_index(now, pane_);
         if (pane > pane_index_) {
             guarded([&] { advance(pane, out); });
-            if (pane > pane_index_) {
-                throw std::runtime_error("rill: window stage '" + stage_ +
-                                         "': a window before failed to close");
-            }
+            if (pane > pane_index_) refuse_after_failed_close();
         }
         const key_type key = std::invoke(key_, std::as_const(item));
         State& s = states_.get(key, stage_, [&] {

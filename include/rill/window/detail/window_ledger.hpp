@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -31,6 +32,12 @@ class WindowLedger {
   protected:
     void hold() noexcept { ++taken_; }
     void release(std::uint64_t n) noexcept { released_ += n; }
+    /// An item that comes after a window failed to close (see guarded()) is not taken: it
+    /// errors, and the run fails with the emit's own error.
+    [[noreturn]] void refuse_after_failed_close() const {
+        throw std::runtime_error("rill: window stage '" + stage_ +
+                                 "': a window before this item failed to close");
+    }
     /// Forgets what is held (the run was cancelled): the stage counts it as dropped.
     void forget_held() noexcept { taken_ = released_; }
     /// Runs emit(), which closes windows after an item was added, keeping its exception.
