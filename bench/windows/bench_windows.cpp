@@ -13,6 +13,9 @@
 // keyed/tumbling/replicas:<n>: count and sum per key over 10^4 keys in tumbling processing-time
 // windows of 1 ms, after key_by, on 1 or 2 replicas; the sink checks that the windows' counts
 // and sums add up to the items'.
+// keyed/tumbling-event/replicas:<n>: the same on event time: item i is stamped 25 ns * i less up
+// to 1 ms (out of order by up to 1 ms, max_out_of_order 1 ms, so none is late), windows of 1 ms
+// fired by the watermarks; the sink checks the sums and the stage that no item was late.
 //
 //   bench_windows [--reps=N] [--quick] [google benchmark flags]
 
@@ -216,6 +219,11 @@ struct Reading {
     std::uint32_t key;
     std::uint64_t value;
 };
+struct StampedReading {
+    std::uint32_t key;
+    std::uint64_t value;
+    Clock::time_point time;
+};
 
 /// Count and sum in one pass.
 struct CountSum {
@@ -224,7 +232,8 @@ struct CountSum {
         std::uint64_t sum = 0;
     };
     [[nodiscard]] accumulator init() const { return {}; }
-    void add(accumulator& a, const Reading& r) const {
+    template <class R>
+    void add(accumulator& a, const R& r) const {
         ++a.count;
         a.sum += r.value;
     }
@@ -268,6 +277,52 @@ void keyed_case(benchmark::State& state, std::size_t replicas) {
             mismatch("windows counted " + std::to_string(count) + " items summing to " +
                      std::to_string(sum) + ", expected " + std::to_string(kKeyedItems) + " and " +
                      std::to_string(expected_sum));
+        }
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kKeyedItems));
+}
+
+constexpr auto kOutOfOrder = std::chrono::milliseconds(1);
+
+void keyed_event_case(benchmark::State& state, std::size_t replicas) {
+    std::uint64_t expected_sum = 0;
+    for (std::uint64_t i = 0; i < kKeyedItems; ++i)
+        expected_sum += value_at(i);
+    const auto time_of = [](const StampedReading& r) noexcept { return r.time; };
+    for (auto _ : state) {
+        std::uint64_t count = 0;
+        std::uint64_t sum = 0;
+        Flow flow;
+        auto windows =
+            flow.source("source", iota<std::uint64_t>(0, kKeyedItems), {.worker = 0})
+                .map("reading",
+                     [](std::uint64_t i) noexcept {
+                         const std::uint64_t h = detail::mix64(~i);
+                         const auto back = Clock::duration(static_cast<Clock::duration::rep>(
+                             (h >> 20) % static_cast<std::uint64_t>(kOutOfOrder /
+                                                                    std::chrono::nanoseconds(1))));
+                         return StampedReading{static_cast<std::uint32_t>(h % kKeys), value_at(i),
+                                               Clock::time_point{} + std::chrono::hours(1) +
+                                                   i * std::chrono::nanoseconds(25) - back};
+                     })
+                .event_time("time", time_of, {.max_out_of_order = kOutOfOrder})
+                .key_by([](const StampedReading& r) { return r.key; })
+                .window("window",
+                        by_event_time(tumbling_window(std::chrono::milliseconds(1)), time_of),
+                        CountSum{}, {.worker = replicas == 1 ? 1u : 0u, .replicas = replicas});
+        windows.sink("sink",
+                     [&](const auto& r) noexcept {
+                         count += r.value.count;
+                         sum += r.value.sum;
+                     },
+                     {.worker = 1});
+        auto run = two_workers().start(flow);
+        run.wait();
+        const std::uint64_t late = run.metrics().sum("window").late;
+        if (count != kKeyedItems || sum != expected_sum || late != 0) {
+            mismatch("event-time windows counted " + std::to_string(count) + " items summing to " +
+                     std::to_string(sum) + " (" + std::to_string(late) + " late), expected " +
+                     std::to_string(kKeyedItems) + " and " + std::to_string(expected_sum));
         }
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kKeyedItems));
@@ -318,13 +373,16 @@ void print_summary(const std::map<std::string, Stat>& stats, const Settings& s) 
                         verdict(max >= 0.5 * sum));
         }
     }
-    const double one = median("keyed/tumbling/replicas:1");
-    const double two = median("keyed/tumbling/replicas:2");
-    if (one > 0 && two > 0) {
-        std::printf(
-            "- keyed tumbling, 2 replicas vs 1: %.2fx (no target; 2 CPUs shared by the "
-            "source, the replicas and the sink)\n",
-            two / one);
+    for (const char* kind : {"tumbling", "tumbling-event"}) {
+        const std::string p = std::string("keyed/") + kind + "/replicas:";
+        const double one = median(p + "1");
+        const double two = median(p + "2");
+        if (one > 0 && two > 0) {
+            std::printf(
+                "- keyed %s, 2 replicas vs 1: %.2fx, %.1f vs %.1f ns/item (no target; 2 CPUs "
+                "shared by the source, the replicas and the sink)\n",
+                kind, two / one, 1e9 / two, 1e9 / one);
+        }
     }
 }
 
@@ -343,6 +401,8 @@ int main(int argc, char** argv) {
             for (const std::size_t r : {1, 2}) {
                 add("keyed/tumbling/replicas:" + std::to_string(r), s,
                     [r](benchmark::State& st) { keyed_case(st, r); });
+                add("keyed/tumbling-event/replicas:" + std::to_string(r), s,
+                    [r](benchmark::State& st) { keyed_event_case(st, r); });
             }
         },
         print_summary);

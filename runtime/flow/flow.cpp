@@ -7,6 +7,14 @@
 namespace rill {
 namespace detail {
 
+bool timestamped(const Graph& graph, int node) {
+    const NodeBase& n = *graph.nodes[static_cast<std::size_t>(node)];
+    if (n.makes_watermarks) return true;
+    if (n.upstreams.empty()) return false;
+    return std::all_of(n.upstreams.begin(), n.upstreams.end(),
+                       [&](int up) { return timestamped(graph, up); });
+}
+
 int add_node(Graph& graph, std::unique_ptr<NodeBase> node) {
     if (node->name.empty()) {
         throw std::invalid_argument(

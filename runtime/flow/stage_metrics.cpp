@@ -29,6 +29,7 @@ StageMetrics FlowMetrics::sum(std::string_view stage) const {
         total.filtered += m.filtered;
         total.errored += m.errored;
         total.dropped_on_cancel += m.dropped_on_cancel;
+        total.late += m.late;
         total.emitted += m.emitted;
         total.in_windows += m.in_windows;
         total.queue_depth += m.queue_depth;
@@ -56,16 +57,16 @@ std::ostream& operator<<(std::ostream& out, const FlowMetrics& metrics) {
     std::ostringstream t;
     t << std::left << std::setw(static_cast<int>(width)) << "stage" << std::right << " w"
       << std::setw(12) << "in" << std::setw(12) << "out" << std::setw(10) << "filtered"
-      << std::setw(9) << "errored" << std::setw(9) << "dropped" << std::setw(12) << "emitted"
-      << std::setw(10) << "windowed" << std::setw(8) << "queue" << std::setw(8) << "held"
-      << std::setw(8) << "max" << std::setw(8) << "cap" << '\n';
+      << std::setw(9) << "errored" << std::setw(9) << "dropped" << std::setw(9) << "late"
+      << std::setw(12) << "emitted" << std::setw(10) << "windowed" << std::setw(8) << "queue"
+      << std::setw(8) << "held" << std::setw(8) << "max" << std::setw(8) << "cap" << '\n';
     for (const StageMetrics& m : metrics.stages) {
         t << std::left << std::setw(static_cast<int>(width)) << m.name << std::right << std::setw(2)
           << m.worker << std::setw(12) << m.in << std::setw(12) << m.out << std::setw(10)
           << m.filtered << std::setw(9) << m.errored << std::setw(9) << m.dropped_on_cancel
-          << std::setw(12) << m.emitted << std::setw(10) << m.in_windows << std::setw(8)
-          << m.queue_depth << std::setw(8) << m.held_upstream << std::setw(8) << m.queue_max
-          << std::setw(8) << m.queue_capacity << '\n';
+          << std::setw(9) << m.late << std::setw(12) << m.emitted << std::setw(10) << m.in_windows
+          << std::setw(8) << m.queue_depth << std::setw(8) << m.held_upstream << std::setw(8)
+          << m.queue_max << std::setw(8) << m.queue_capacity << '\n';
     }
     return out << t.str();
 }

@@ -35,6 +35,7 @@
 #include "rill/flow/outlet.hpp"
 #include "rill/flow/sources.hpp"
 #include "rill/flow/stage_options.hpp"
+#include "rill/window/event_time_window.hpp"
 
 namespace rill {
 
@@ -45,6 +46,8 @@ template <class Req, class Resp>
 struct ServiceEntry;
 template <class T, class KeyFn>
 class KeyedStream;
+template <class R, class T>
+class EventTimeWindowStream;
 template <class T>
 Stream<T> merge(std::string name, const std::vector<Stream<T>>& streams, StageOptions options = {});
 template <class T, class... Rest>
@@ -90,6 +93,8 @@ class Flow {
 namespace detail {
 /// Adds a node; checks the name, the options and the shape. Returns its index.
 int add_node(Graph& graph, std::unique_ptr<NodeBase> node);
+/// Whether every path from a source to the node's output passes an event_time stage.
+[[nodiscard]] bool timestamped(const Graph& graph, int node);
 }  // namespace detail
 
 /// The stages that can consume a stream of T. Key is the key function after key_by (then a
@@ -167,17 +172,22 @@ class StreamStages {
                       "returns its Clock::time_point");
         detail::validate_event_time(name, time);
         graph_->watermarks = true;  // every edge of the flow carries watermarks
-        return add<T, detail::EventTimeStage<T, TsFn>>(
+        const int node = add_consumer<detail::EventTimeStage<T, TsFn>>(
             std::move(name), detail::WatermarkGenerator<T, TsFn>{std::move(timestamp_of), time},
             options);
+        graph_->nodes[static_cast<std::size_t>(node)]->makes_watermarks = true;
+        return Stream<T>(*graph_, node);
     }
 
     /// Groups the stream into windows (per key after key_by) and emits one
     /// rill::Windowed{key, start, end, value} per window and key, value being the aggregation's
     /// result: count_window(size[, slide]), tumbling_window(size), sliding_window(size, slide)
-    /// or session_window(gap) (window_spec.hpp); an aggregation from rill::agg or your own
-    /// (aggregation.hpp). Throws std::invalid_argument naming the stage for a bad spec, and for
-    /// replicas without key_by (a window needs all items of a key in one place, in order).
+    /// or session_window(gap) on processing time (window_spec.hpp), or one of the time windows
+    /// on event time, by_event_time(...) (event_time_window.hpp; the stream needs an event_time
+    /// stage upstream, and the result has late_items()); an aggregation from rill::agg or your
+    /// own (aggregation.hpp). Throws std::invalid_argument naming the stage for a bad spec, for
+    /// replicas without key_by (a window needs all items of a key in one place, in order), and
+    /// for an event-time window on a stream without watermarks.
     template <class Spec, class A>
     auto window(std::string name, const Spec& spec, A aggregation, StageOptions options = {}) {
         static_assert(Aggregation<A, T>,
@@ -199,8 +209,25 @@ class StreamStages {
             }
         }();
         using Op = typename detail::window_op<Spec, T, A, decltype(key_fn)>::type;
-        return add<typename Op::output_type, detail::WindowStage<T, Op>>(
-            std::move(name), Op(spec, std::move(aggregation), std::move(key_fn)), options);
+        using Out = typename Op::output_type;
+        if constexpr (detail::is_event_time_window<Spec>) {
+            static_assert(std::is_move_constructible_v<T>,
+                          "rill: an event-time window moves late items to late_items()");
+            if (!detail::timestamped(*graph_, node_)) {
+                detail::invalid_stage(name,
+                                      "an event-time window needs the stream's watermarks: "
+                                      "add stream.event_time(...) upstream (on every input "
+                                      "of a merge)");
+            }
+            auto late = std::make_shared<detail::LateOutput<T>>(name, options.replicas);
+            const int node = add_consumer<detail::WindowStage<T, Op>>(
+                std::move(name), Op(spec, std::move(aggregation), std::move(key_fn), late),
+                options);
+            return EventTimeWindowStream<Out, T>(*graph_, node, std::move(late));
+        } else {
+            return add<Out, detail::WindowStage<T, Op>>(
+                std::move(name), Op(spec, std::move(aggregation), std::move(key_fn)), options);
+        }
     }
 
     /// void(T), the end of the stream; or void(std::span<T>), which takes each input batch at
@@ -274,8 +301,41 @@ class Stream : public StreamStages<T, detail::NotKeyed> {
     template <class U>
     friend Stream<U> merge(std::string name, const std::vector<Stream<U>>& streams,
                            StageOptions options);
+    template <class, class>
+    friend class EventTimeWindowStream;
     Stream(detail::Graph& graph, int node) noexcept
         : StreamStages<T, detail::NotKeyed>(graph, node) {}
+};
+
+/// The results of a window on event time, a Stream<R>, and the items too late for it.
+template <class R, class T>
+class EventTimeWindowStream : public Stream<R> {
+  public:
+    /// A stream of the items that came later than allowed_lateness (see event_time_window.hpp),
+    /// a source named `name` fed by the window stage, ending when the window's input ends. It
+    /// holds up to side.capacity items; a late item that finds it full is counted in the window
+    /// stage's `late` only. Throws std::logic_error when called twice.
+    [[nodiscard]] Stream<T> late_items(std::string name, InletOptions side = {},
+                                       StageOptions options = {}) const {
+        detail::validate_inlet_options(name, side);
+        auto queue = std::make_shared<detail::InletQueue<T>>(name, side);
+        late_->connect(queue);
+        options.poll_interval = std::chrono::microseconds{0};  // pushes wake the source
+        return Stream<T>(
+            *this->graph_,
+            detail::add_node(*this->graph_,
+                             std::make_unique<detail::SourceNode<T, detail::InletPoller<T>>>(
+                                 std::move(name), options, std::vector<int>{},
+                                 detail::InletPoller<T>(std::move(queue)))));
+    }
+
+  private:
+    template <class, class>
+    friend class StreamStages;
+    EventTimeWindowStream(detail::Graph& graph, int node,
+                          std::shared_ptr<detail::LateOutput<T>> late)
+        : Stream<R>(graph, node), late_(std::move(late)) {}
+    std::shared_ptr<detail::LateOutput<T>> late_;
 };
 
 /// A stream partitioned by key: see Stream::key_by.

@@ -1,7 +1,7 @@
 #pragma once
 // Per-stage accounting of a run. Every item a stage receives is accounted for exactly once:
-// in == out + filtered + errored + dropped_on_cancel + in_windows once the stage is idle, and
-// in_windows is 0 once the run has ended (the end of input emits every open window; a cancel
+// in == out + filtered + errored + dropped_on_cancel + late + in_windows once the stage is idle,
+// and in_windows is 0 once the run has ended (the end of input emits every open window; a cancel
 // counts what they held as dropped).
 
 #include <cstddef>
@@ -24,6 +24,9 @@ struct StageMetrics {
     std::uint64_t filtered = 0;  ///< items a filter rejected
     std::uint64_t errored = 0;   ///< items whose processing threw
     std::uint64_t dropped_on_cancel = 0;
+    /// A window stage on event time: items too late for every window (past allowed lateness),
+    /// sent to its late_items() stream when the flow has one and it has room.
+    std::uint64_t late = 0;
     std::uint64_t emitted = 0;  ///< items handed downstream (a flat_map may emit many per input)
     /// A window stage: items its open windows hold now, counted `out` once no window to come
     /// can contain them.
@@ -36,7 +39,7 @@ struct StageMetrics {
     std::size_t queue_capacity = 0;  ///< all those rings'; 0 when chained to its upstream
 
     [[nodiscard]] std::uint64_t accounted() const noexcept {
-        return out + filtered + errored + dropped_on_cancel;
+        return out + filtered + errored + dropped_on_cancel + late;
     }
     /// Items the stage holds right now (received, not yet accounted for; in_windows of them in
     /// open windows).

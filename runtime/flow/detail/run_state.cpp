@@ -157,6 +157,7 @@ FlowMetrics RunState::metrics() const {
         x.filtered = c.filtered.load(std::memory_order_acquire);          // acquire: as above
         x.errored = c.errored.load(std::memory_order_acquire);            // acquire: as above
         x.dropped_on_cancel = c.dropped.load(std::memory_order_acquire);  // acquire: as above
+        x.late = c.late.load(std::memory_order_acquire);                  // acquire: as above
         // relaxed: statistics with no ordering against the rest.
         x.emitted = c.emitted.load(std::memory_order_relaxed);
         x.queue_max = c.queue_max.load(std::memory_order_relaxed);

@@ -47,6 +47,7 @@ class NodeBase {
     StageOptions options;
     std::vector<int> upstreams;  // none for a source, several for a merge
     std::vector<int> downstream;
+    bool makes_watermarks = false;  // an event_time stage
 };
 
 /// A node whose stage object is StageT (derived from StageBase), built from a copy of F.

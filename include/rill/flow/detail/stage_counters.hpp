@@ -22,6 +22,7 @@ struct alignas(kCacheLine) StageCounters {
     std::atomic<std::uint64_t> filtered{0};
     std::atomic<std::uint64_t> errored{0};
     std::atomic<std::uint64_t> dropped{0};  ///< dropped because the run was cancelled
+    std::atomic<std::uint64_t> late{0};     ///< too late for every window (event time)
     std::atomic<std::uint64_t> emitted{0};  ///< items handed downstream
     std::atomic<std::uint64_t> queue_max{0};
     std::atomic<std::uint64_t> taken{0};       ///< peeked from the input ring, not yet released

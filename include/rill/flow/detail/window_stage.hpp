@@ -1,8 +1,9 @@
 #pragma once
 // The stage of stream.window(...): runs a window operator (rill/window/detail/*_op.hpp) over each
-// batch, its timer and the end of input, and keeps the stage's accounting true while windows
-// hold items: an item added to a window counts in `in_windows` until no window to come can
-// contain it, then in `out`; on cancel what windows hold counts as dropped.
+// batch, its timer or watermarks and the end of input, and keeps the stage's accounting true
+// while windows hold items: an item added to a window counts in `in_windows` until no window to
+// come can contain it, then in `out`; an item too late for every window (event time) counts in
+// `late`; on cancel what windows hold counts as dropped.
 
 #include <cstdint>
 #include <exception>
@@ -11,6 +12,8 @@
 
 #include "rill/flow/detail/stages.hpp"
 #include "rill/window/detail/count_window_op.hpp"
+#include "rill/window/detail/event_pane_op.hpp"
+#include "rill/window/detail/event_session_op.hpp"
 #include "rill/window/detail/session_window_op.hpp"
 #include "rill/window/detail/time_window_ops.hpp"
 
@@ -42,6 +45,15 @@ struct window_op<SlidingWindow, T, A, KeyFn> {
 template <class T, class A, class KeyFn>
 struct window_op<SessionWindow, T, A, KeyFn> {
     using type = SessionWindowOp<T, A, KeyFn>;
+};
+
+template <class Spec, class TsFn, class T, class A, class KeyFn>
+struct window_op<EventTimeWindow<Spec, TsFn>, T, A, KeyFn> {
+    using type = EventPaneOp<T, A, KeyFn, TsFn>;
+};
+template <class TsFn, class T, class A, class KeyFn>
+struct window_op<EventTimeWindow<SessionWindow, TsFn>, T, A, KeyFn> {
+    using type = EventSessionOp<T, A, KeyFn, TsFn>;
 };
 
 template <class In, class Op>
@@ -91,11 +103,17 @@ class WindowStage final
             bump(this->counters.out, released - reported_);
             reported_ = released;
         }
+        const std::uint64_t late = this->f_.late();
+        if (late != late_reported_) {
+            bump(this->counters.late, late - late_reported_);
+            late_reported_ = late;
+        }
         // relaxed: a gauge for snapshots, single writer (see StageCounters).
         this->counters.in_windows.store(this->f_.held(), std::memory_order_relaxed);
     }
 
-    std::uint64_t reported_ = 0;  // released items already counted out
+    std::uint64_t reported_ = 0;       // released items already counted out
+    std::uint64_t late_reported_ = 0;  // late items already counted late
 };
 
 }  // namespace rill::detail

@@ -1,7 +1,8 @@
 #pragma once
-// What every window operator shares: the count of items its open windows hold and of those
-// released (once no window to come can contain them), which the window stage turns into the
-// stage's `in_windows` and `out`; the bounds of time windows; and the stage's name and clock.
+// What every window operator shares: the count of items its open windows hold, of those
+// released (once no window to come can contain them) and of those too late for any window
+// (event time), which the window stage turns into the stage's `in_windows`, `out` and `late`;
+// the bounds of time windows; and the stage's name and clock.
 
 #include <chrono>
 #include <cstdint>
@@ -17,8 +18,9 @@ namespace rill::detail {
 
 class WindowLedger {
   public:
-    [[nodiscard]] std::uint64_t held() const noexcept { return taken_ - released_; }
+    [[nodiscard]] std::uint64_t held() const noexcept { return taken_ - released_ - late_; }
     [[nodiscard]] std::uint64_t released() const noexcept { return released_; }
+    [[nodiscard]] std::uint64_t late() const noexcept { return late_; }
     /// The failure of emitting a window while adding an item: not the item's (it is in the
     /// window), so the stage fails the run with it (see WindowStage).
     [[nodiscard]] std::exception_ptr take_failure() noexcept { return std::exchange(failure_, {}); }
@@ -32,6 +34,8 @@ class WindowLedger {
   protected:
     void hold() noexcept { ++taken_; }
     void release(std::uint64_t n) noexcept { released_ += n; }
+    /// An item taken (hold()) that no window will take: too late for all of its windows.
+    void count_late() noexcept { ++late_; }
     /// An item that comes after a window failed to close (see guarded()) is not taken: it
     /// errors, and the run fails with the emit's own error.
     [[noreturn]] void refuse_after_failed_close() const {
@@ -39,7 +43,7 @@ class WindowLedger {
                                  "': a window before this item failed to close");
     }
     /// Forgets what is held (the run was cancelled): the stage counts it as dropped.
-    void forget_held() noexcept { taken_ = released_; }
+    void forget_held() noexcept { taken_ = released_ + late_; }
     /// Runs emit(), which closes windows after an item was added, keeping its exception.
     template <class Emit>
     void guarded(Emit&& emit) noexcept {
@@ -58,6 +62,7 @@ class WindowLedger {
     // store before it).
     std::uint64_t taken_ = 0;
     std::uint64_t released_ = 0;
+    std::uint64_t late_ = 0;
     std::exception_ptr failure_;
     const Clock* clock_ = nullptr;
 };
@@ -70,6 +75,11 @@ class WindowLedger {
 }
 [[nodiscard]] inline std::int64_t window_index(Clock::time_point t, Clock::duration size) noexcept {
     return t.time_since_epoch() / size;
+}
+/// As window_index, rounding down for times before the epoch too (event times may be anything).
+[[nodiscard]] inline std::int64_t floor_index(Clock::time_point t, Clock::duration size) noexcept {
+    const std::int64_t q = t.time_since_epoch() / size;
+    return (t.time_since_epoch() % size < Clock::duration::zero()) ? q - 1 : q;
 }
 
 }  // namespace rill::detail

@@ -1,0 +1,222 @@
+#pragma once
+// The operator of session windows on event time (event_time_window.hpp). An item at t opens the
+// session [t, t + gap); sessions of a key that overlap merge (Flink's merging windows), so an
+// out-of-order item may join two sessions into one. As on processing time, an item `gap` or more
+// after the last one starts a new session. A session fires when the watermark
+// reaches its end (last item + gap) and leaves end + allowed_lateness later.
+//
+// Each key keeps its sessions sorted by start. A watermark reaches only the keys that have
+// something due: a min-heap of (time, key) holds each key's next due time (its earliest session
+// end not fired, or end + lateness of a fired one). Entries are lazy: a key's sessions may grow
+// later than its entry says (an item extending a session), and the key is then pushed again when
+// its entry comes up, so an item costs a heap push only when it makes a key due earlier.
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "rill/flow/emitter.hpp"
+#include "rill/time/watermark.hpp"
+#include "rill/window/aggregation.hpp"
+#include "rill/window/detail/event_pane_op.hpp"
+#include "rill/window/detail/late_output.hpp"
+#include "rill/window/detail/per_key.hpp"
+#include "rill/window/detail/window_ledger.hpp"
+#include "rill/window/event_time_window.hpp"
+#include "rill/window/windowed.hpp"
+
+namespace rill::detail {
+
+template <class T, class A, class KeyFn, class TsFn>
+class EventSessionOp : public WindowLedger {
+    using Acc = typename A::accumulator;
+
+  public:
+    using key_type = std::remove_cvref_t<std::invoke_result_t<const KeyFn&, const T&>>;
+    using output_type = Windowed<aggregation_result_t<A, T>, key_type, Clock::time_point>;
+    static constexpr bool kUsesClock = false;
+
+    EventSessionOp(const EventTimeWindow<SessionWindow, TsFn>& spec, A agg, KeyFn key,
+                   std::shared_ptr<LateOutput<T>> late)
+        : agg_(std::move(agg)),
+          key_(std::move(key)),
+          ts_(spec.timestamp_of),
+          gap_(spec.window.gap),
+          lateness_(spec.options.allowed_lateness),
+          max_open_(spec.options.max_open),
+          keys_(spec.window.max_keys),
+          late_(std::move(late)) {}
+
+    void add(T&& item, Clock::time_point, Emitter<output_type>& out) {
+        const Clock::time_point t = std::invoke(ts_, std::as_const(item));
+        const Clock::time_point t_end = later_by(t, gap_);
+        const key_type key = std::invoke(key_, std::as_const(item));
+        Sessions* ks = keys_.find(key);
+        // The sessions the item's [t, t + gap) touches: [first, last).
+        std::size_t first = 0;
+        std::size_t last = 0;
+        Clock::time_point start = t;
+        Clock::time_point end = t_end;
+        if (ks != nullptr) {
+            auto& v = ks->sessions;
+            while (first < v.size() && v[first].end <= t)
+                ++first;
+            last = first;
+            while (last < v.size() && v[last].start < t_end)
+                ++last;
+            if (last > first) {
+                start = std::min(start, v[first].start);
+                end = std::max(end, v[last - 1].end);
+            }
+        }
+        if (later_by(end, lateness_) <= watermark_) {  // its session has left: late
+            hold();
+            count_late();
+            late_->offer(std::move(item));
+            return;
+        }
+        if (ks == nullptr) ks = &keys_.get(key, stage_, [] { return Sessions{}; });
+        auto& v = ks->sessions;
+        if (first == last) {
+            if (open_ == max_open_) too_many_open(stage_, max_open_, "sessions");
+            v.insert(v.begin() + static_cast<std::ptrdiff_t>(first),
+                     Session{t, t_end, agg_.init(), 0, false});
+            ++open_;
+            last = first + 1;
+        }
+        // Merge the touched sessions into the first, oldest first, then add the item.
+        Session& s = v[first];
+        for (std::size_t i = first + 1; i < last; ++i) {
+            s.acc = agg_.merge(s.acc, v[i].acc);
+            s.items += v[i].items;
+        }
+        v.erase(v.begin() + static_cast<std::ptrdiff_t>(first + 1),
+                v.begin() + static_cast<std::ptrdiff_t>(last));
+        open_ -= last - first - 1;
+        s.start = start;
+        s.end = end;
+        agg_.add(s.acc, std::as_const(item));
+        ++s.items;
+        hold();
+        // A session the watermark has passed fires now, again if it had.
+        s.fired = end <= watermark_;
+        if (s.fired) {
+            guarded([&] {
+                out.emit_with([&] { return output_type{key, start, end, agg_.result(s.acc)}; });
+            });
+        }
+        schedule(key, *ks);
+    }
+
+    void on_watermark(Watermark w, Emitter<output_type>& out) {
+        if (w.time <= watermark_) return;
+        watermark_ = w.time;
+        while (!due_.empty() && due_.front().time <= watermark_) {
+            std::pop_heap(due_.begin(), due_.end(), Later{});
+            const Due d = std::move(due_.back());
+            due_.pop_back();
+            Sessions* ks = keys_.find(d.key);
+            if (ks == nullptr || ks->queued != d.time) continue;  // stale
+            ks->queued = Clock::time_point::max();
+            settle(d.key, *ks, out);
+        }
+    }
+    /// End of input: every session not fired fires once, by due time; then all leave.
+    void finish(Emitter<output_type>& out) {
+        late_->replica_done();
+        watermark_ = Clock::time_point::max();
+        std::sort_heap(due_.begin(), due_.end(), Later{});  // latest first
+        while (!due_.empty()) {
+            const Due d = std::move(due_.back());
+            due_.pop_back();
+            if (Sessions* ks = keys_.find(d.key)) settle(d.key, *ks, out);
+        }
+    }
+    void discard() noexcept {
+        keys_.clear();
+        due_.clear();
+        open_ = 0;
+        forget_held();
+    }
+
+  private:
+    struct Session {
+        Clock::time_point start;
+        Clock::time_point end;  // the last item's time + gap
+        Acc acc;
+        std::uint64_t items = 0;
+        bool fired = false;
+    };
+    struct Sessions {
+        std::vector<Session> sessions;                        // by start, none overlapping
+        Clock::time_point queued = Clock::time_point::max();  // its earliest entry in due_
+    };
+    struct Due {
+        Clock::time_point time;
+        key_type key;
+    };
+    struct Later {
+        bool operator()(const Due& a, const Due& b) const noexcept { return a.time > b.time; }
+    };
+
+    [[nodiscard]] static Clock::time_point later_by(Clock::time_point t,
+                                                    Clock::duration d) noexcept {
+        return t > Clock::time_point::max() - d ? Clock::time_point::max() : t + d;
+    }
+    [[nodiscard]] Clock::time_point due_time(const Session& s) const noexcept {
+        return s.fired ? later_by(s.end, lateness_) : s.end;
+    }
+
+    /// Fires the key's sessions the watermark reached, lets go of those past lateness, and
+    /// queues the key for its next due time.
+    void settle(const key_type& key, Sessions& ks, Emitter<output_type>& out) {
+        auto& v = ks.sessions;
+        for (Session& s : v) {
+            if (!s.fired && s.end <= watermark_) {
+                s.fired = true;
+                out.emit_with([&] { return output_type{key, s.start, s.end, agg_.result(s.acc)}; });
+            }
+        }
+        const auto gone = std::remove_if(v.begin(), v.end(), [&](const Session& s) {
+            if (!s.fired || later_by(s.end, lateness_) > watermark_) return false;
+            release(s.items);
+            return true;
+        });
+        open_ -= static_cast<std::size_t>(v.end() - gone);
+        v.erase(gone, v.end());
+        if (v.empty()) {
+            keys_.erase(key);  // ks is gone
+            return;
+        }
+        schedule(key, ks);
+    }
+
+    /// Queues the key for its earliest due time if that is earlier than its entry.
+    void schedule(const key_type& key, Sessions& ks) {
+        Clock::time_point next = Clock::time_point::max();
+        for (const Session& s : ks.sessions)
+            next = std::min(next, due_time(s));
+        if (next >= ks.queued) return;
+        ks.queued = next;
+        due_.push_back(Due{next, key});
+        std::push_heap(due_.begin(), due_.end(), Later{});
+    }
+
+    A agg_;
+    KeyFn key_;
+    TsFn ts_;
+    Clock::duration gap_;
+    Clock::duration lateness_;
+    std::size_t max_open_;
+    PerKey<key_type, Sessions> keys_;
+    std::shared_ptr<LateOutput<T>> late_;
+    Clock::time_point watermark_ = Clock::time_point::min();
+    std::size_t open_ = 0;  // sessions of all keys
+    std::vector<Due> due_;  // a min-heap by time (Later)
+};
+
+}  // namespace rill::detail
