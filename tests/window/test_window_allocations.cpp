@@ -22,6 +22,7 @@ using namespace std::chrono_literals;
 struct Reading {
     std::uint32_t key;
     std::uint64_t value;
+    rill::Clock::time_point time;  // event time: 100 ns per item, up to 300 ns out of order
 };
 
 /// Endless. `burst` consecutive items share a key: with a burst of 1000, each key is busy for a
@@ -34,20 +35,31 @@ struct Readings {
 
     rill::SourceStatus poll(rill::Emitter<Reading>& out, std::size_t max) {
         for (std::size_t i = 0; i < max; ++i, ++next)
-            out.emit(Reading{static_cast<std::uint32_t>(next / burst % 64), next % 1000});
+            out.emit(Reading{static_cast<std::uint32_t>(next / burst % 64), next % 1000,
+                             rill::Clock::time_point{} + 1h + next * 100ns - next % 7 * 50ns});
         // relaxed: a progress count; the allocation counters are what the test reads.
         produced->store(next, std::memory_order_relaxed);
         return rill::SourceStatus::more;
     }
 };
 
-enum class Kind { count_tumbling, count_sliding, time_tumbling, time_sliding, session };
+enum class Kind {
+    count_tumbling,
+    count_sliding,
+    time_tumbling,
+    time_sliding,
+    session,
+    event_tumbling,
+    event_sliding,
+    event_session
+};
 
 }  // namespace
 
 TEST_CASE("window stages allocate nothing per item in steady state", "[window][alloc]") {
-    const Kind kind = GENERATE(Kind::count_tumbling, Kind::count_sliding, Kind::time_tumbling,
-                               Kind::time_sliding, Kind::session);
+    const Kind kind =
+        GENERATE(Kind::count_tumbling, Kind::count_sliding, Kind::time_tumbling, Kind::time_sliding,
+                 Kind::session, Kind::event_tumbling, Kind::event_sliding, Kind::event_session);
     CAPTURE(static_cast<int>(kind));
     const std::uint64_t measured = rill::test::stress_items(1'000'000);
     std::atomic<std::uint64_t> produced{0};
@@ -55,30 +67,52 @@ TEST_CASE("window stages allocate nothing per item in steady state", "[window][a
 
     rill::Runtime runtime({.workers = 2});
     rill::Flow flow;
-    auto keyed = flow.source("readings", Readings{&produced, kind == Kind::session ? 1000u : 1u})
-                     .key_by([](const Reading& r) { return r.key; });
+    const bool sessions = kind == Kind::session || kind == Kind::event_session;
+    const auto time_of = [](const Reading& r) { return r.time; };
+    auto source = flow.source("readings", Readings{&produced, sessions ? 1000u : 1u});
+    const auto key_of = [](const Reading& r) { return r.key; };
+    const auto keyed = [&] { return source.key_by(key_of); };
+    const auto timed = [&] {
+        return source.event_time("time", time_of, {.max_out_of_order = 1us}).key_by(key_of);
+    };
     const auto sum = rill::agg::on(&Reading::value, rill::agg::Max<std::uint64_t>{});
     const auto count = [&windows](const auto&) {
         windows.fetch_add(1, std::memory_order_relaxed);  // relaxed: a count, read at the end
     };
     switch (kind) {
         case Kind::count_tumbling:
-            keyed.window("w", rill::count_window(100), sum).sink("out", count);
+            keyed().window("w", rill::count_window(100), sum).sink("out", count);
             break;
         case Kind::count_sliding:
-            keyed.window("w", rill::count_window(100, 7), sum).sink("out", count);
+            keyed().window("w", rill::count_window(100, 7), sum).sink("out", count);
             break;
         case Kind::time_tumbling:
-            keyed.window("w", rill::tumbling_window(200us), sum).sink("out", count);
+            keyed().window("w", rill::tumbling_window(200us), sum).sink("out", count);
             break;
         case Kind::time_sliding:
             // Long enough that a pause of the source (a slow sanitizer run) does not empty every
             // window: a sliding window whose keys all go quiet for a whole window frees their
             // state and allocates it again when they come back (see time_window_ops.hpp).
-            keyed.window("w", rill::sliding_window(50ms, 10ms), sum).sink("out", count);
+            keyed().window("w", rill::sliding_window(50ms, 10ms), sum).sink("out", count);
             break;
         case Kind::session:
-            keyed.window("w", rill::session_window(50us), sum).sink("out", count);
+            keyed().window("w", rill::session_window(50us), sum).sink("out", count);
+            break;
+        // Event time follows the items, not the clock: no pause empties a window.
+        case Kind::event_tumbling:
+            timed()
+                .window("w", rill::by_event_time(rill::tumbling_window(20us), time_of), sum)
+                .sink("out", count);
+            break;
+        case Kind::event_sliding:
+            timed()
+                .window("w", rill::by_event_time(rill::sliding_window(50us, 10us), time_of), sum)
+                .sink("out", count);
+            break;
+        case Kind::event_session:
+            timed()
+                .window("w", rill::by_event_time(rill::session_window(5us), time_of), sum)
+                .sink("out", count);
             break;
     }
     rill::Run run = runtime.start(flow);

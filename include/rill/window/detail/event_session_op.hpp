@@ -9,7 +9,8 @@
 // something due: a min-heap of (time, key) holds each key's next due time (its earliest session
 // end not fired, or end + lateness of a fired one). Entries are lazy: a key's sessions may grow
 // later than its entry says (an item extending a session), and the key is then pushed again when
-// its entry comes up, so an item costs a heap push only when it makes a key due earlier.
+// its entry comes up, so an item costs a heap push only when it makes a key due earlier. A key
+// whose sessions have all left is erased; its emptied vector is kept for the next new key.
 
 #include <algorithm>
 #include <cstdint>
@@ -79,7 +80,16 @@ class EventSessionOp : public WindowLedger {
             late_->offer(std::move(item));
             return;
         }
-        if (ks == nullptr) ks = &keys_.get(key, stage_, [] { return Sessions{}; });
+        if (ks == nullptr) {
+            ks = &keys_.get(key, stage_, [&] {
+                Sessions fresh;
+                if (!spare_.empty()) {  // a vector of a key gone, with its capacity
+                    fresh.sessions = std::move(spare_.back());
+                    spare_.pop_back();
+                }
+                return fresh;
+            });
+        }
         auto& v = ks->sessions;
         if (first == last) {
             if (open_ == max_open_) too_many_open(stage_, max_open_, "sessions");
@@ -138,6 +148,7 @@ class EventSessionOp : public WindowLedger {
     }
     void discard() noexcept {
         keys_.clear();
+        spare_.clear();
         due_.clear();
         open_ = 0;
         forget_held();
@@ -189,7 +200,8 @@ class EventSessionOp : public WindowLedger {
         open_ -= static_cast<std::size_t>(v.end() - gone);
         v.erase(gone, v.end());
         if (v.empty()) {
-            keys_.erase(key);  // ks is gone
+            spare_.push_back(std::move(v));  // so that a key coming back allocates nothing
+            keys_.erase(key);                // ks is gone
             return;
         }
         schedule(key, ks);
@@ -217,6 +229,7 @@ class EventSessionOp : public WindowLedger {
     Clock::time_point watermark_ = Clock::time_point::min();
     std::size_t open_ = 0;  // sessions of all keys
     std::vector<Due> due_;  // a min-heap by time (Later)
+    std::vector<std::vector<Session>> spare_;
 };
 
 }  // namespace rill::detail
