@@ -51,7 +51,7 @@ rill::Runtime& runtime_with(unsigned workers) {
 /// wrap a ring of 2 five hundred times.
 std::uint64_t items_for(unsigned workers, rill::WaitPolicy::Mode wait, std::size_t capacity,
                         std::size_t batch) {
-    std::uint64_t n = rill::test::stress_items(10'000'000);
+    std::uint64_t n = rill::test::stress_items(4'000'000, 40);
     if (batch == 1) n /= 10;
     if (capacity == 2) n /= 10;
     if (wait == rill::WaitPolicy::Mode::park && workers > 1) n /= capacity == 2 ? 100 : 10;

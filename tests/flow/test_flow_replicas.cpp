@@ -435,7 +435,7 @@ TEMPLATE_TEST_CASE(
             ? std::vector{rill::Distribution::round_robin}
             : std::vector{rill::Distribution::round_robin, rill::Distribution::least_loaded}));
     const std::uint64_t n =
-        std::max<std::uint64_t>(rill::test::stress_items(10'000'000, 25) / setup.divisor, 1);
+        std::max<std::uint64_t>(rill::test::stress_items(3'000'000, 25) / setup.divisor, 1);
     const std::size_t sink_replicas = Shape::kReplicatedSink ? replicas : 1;
     CAPTURE(Shape::kName, setup.name, replicas, ordered, to_string(chaining),
             distribution == rill::Distribution::round_robin ? "round_robin" : "least_loaded",
