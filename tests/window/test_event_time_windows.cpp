@@ -1,4 +1,5 @@
-// Windows on event time against the references of window_reference.hpp, on seeded random streams
+// Windows on event time against the references of window_reference.hpp (incremental aggregations,
+// top-k and a whole-window function), on seeded random streams
 // whose timestamps arrive out of order (never later than the watermark allows), through chained,
 // ring, replicas + key_by, broadcast and merge shapes; lateness item by item (a late item within
 // allowed_lateness fires its window again, one beyond it goes to late_items() and is counted);
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,6 +55,15 @@ std::uint64_t value_of(const Timed& x) {
     return x.r.value;
 }
 
+/// A whole-window function: the largest item less the smallest.
+struct Spread {
+    std::uint64_t operator()(std::span<const std::uint64_t> xs) const {
+        if (xs.empty()) return 0;
+        const auto [lo, hi] = std::minmax_element(xs.begin(), xs.end());
+        return *hi - *lo;
+    }
+};
+
 enum class Kind { tumbling, sliding, session };
 enum class Shape { chained, ring, replicas, broadcast, merge };
 
@@ -86,7 +97,8 @@ auto reference(Kind kind, std::vector<Timed> items, bool keyed) {
 
 TEMPLATE_TEST_CASE("event-time windows match the reference through every shape",
                    "[window][event_time]", rill::agg::Sum<std::uint64_t>,
-                   rill::agg::Max<std::uint64_t>) {
+                   rill::agg::Max<std::uint64_t>, (rill::agg::TopK<std::uint64_t, 3>),
+                   (rill::agg::WholeWindow<std::uint64_t, Spread>)) {
     const auto kind = GENERATE(Kind::tumbling, Kind::sliding, Kind::session);
     const auto shape =
         GENERATE(Shape::chained, Shape::ring, Shape::replicas, Shape::broadcast, Shape::merge);

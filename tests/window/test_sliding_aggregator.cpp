@@ -1,6 +1,7 @@
 // SlidingAggregator against the obvious reference (fold the items held, oldest first, after every
 // step) over seeded random pushes and evicts, for every built-in aggregation and an
-// order-sensitive one; and the bounds it checks.
+// order-sensitive one; top-k and whole-window functions against sorting; and the bounds it
+// checks.
 
 #include <catch2/catch.hpp>
 
@@ -10,8 +11,10 @@
 #include <deque>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "rill/window/aggregation.hpp"
 #include "rill/window/sliding_aggregator.hpp"
@@ -57,6 +60,10 @@ template <class T>
 struct Case<rill::agg::Mean<T>> {
     using item = T;
 };
+template <class T, std::size_t K, class B>
+struct Case<rill::agg::TopK<T, K, B>> {
+    using item = T;
+};
 template <>
 struct Case<Digits> {
     using item = std::int64_t;
@@ -86,7 +93,9 @@ bool same(const R& got, const R& expected) {
 TEMPLATE_TEST_CASE("sliding aggregator: every step agrees with folding the window",
                    "[window][sliding]", rill::agg::Sum<std::int64_t>, rill::agg::Sum<double>,
                    rill::agg::Count, rill::agg::Min<int>, rill::agg::Max<double>,
-                   rill::agg::Mean<std::int32_t>, rill::agg::Mean<double>, Digits) {
+                   rill::agg::Mean<std::int32_t>, rill::agg::Mean<double>,
+                   (rill::agg::TopK<int, 3>), (rill::agg::TopK<double, 5, rill::agg::Smaller>),
+                   Digits) {
     using T = typename Case<TestType>::item;
     const std::size_t capacity = GENERATE(1, 2, 7, 1000);
     const std::uint64_t seed = GENERATE(1, 2);
@@ -171,4 +180,61 @@ TEMPLATE_TEST_CASE("min and max agree with std::min_element and std::max_element
         REQUIRE(max.result() == *std::max_element(reference.begin(), reference.end()));
     }
     CHECK_FALSE(rill::agg::Max<TestType>{}.result(rill::agg::Max<TestType>{}.init()).has_value());
+}
+
+namespace {
+/// Compared by value only, so that equal values show which one a top-k kept.
+struct Ranked {
+    int value = 0;
+    int seq = 0;
+    friend bool operator<(const Ranked& a, const Ranked& b) { return a.value < b.value; }
+};
+}  // namespace
+
+TEST_CASE("top_k keeps the k first by its order, the older first among equals",
+          "[window][sliding]") {
+    const rill::agg::TopK<Ranked, 4> top;
+    std::mt19937_64 rng(5);
+    for (int round = 0; round < 200; ++round) {
+        std::vector<Ranked> items(rng() % 12);
+        for (std::size_t i = 0; i < items.size(); ++i)
+            items[i] = {static_cast<int>(rng() % 5), static_cast<int>(i)};
+        // Folded in two halves and merged, and item by item: both the reference's.
+        const std::size_t half = items.size() / 2;
+        auto older = top.init();
+        auto newer = top.init();
+        auto all = top.init();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            top.add(i < half ? older : newer, items[i]);
+            top.add(all, items[i]);
+        }
+        std::vector<Ranked> expected = items;
+        std::stable_sort(expected.begin(), expected.end(),
+                         [](const Ranked& a, const Ranked& b) { return b < a; });
+        expected.resize(std::min<std::size_t>(expected.size(), 4));
+        for (const auto& acc : {all, top.merge(older, newer)}) {
+            REQUIRE(acc.size == expected.size());
+            for (std::size_t i = 0; i < expected.size(); ++i) {
+                CHECK(acc.items[i].value == expected[i].value);
+                CHECK(acc.items[i].seq == expected[i].seq);
+            }
+        }
+    }
+}
+
+TEST_CASE("a whole-window function sees the window's items in order", "[window][sliding]") {
+    const auto joined = rill::agg::whole_window<int>([](std::span<const int> xs) {
+        std::string s;
+        for (int x : xs)
+            s += std::to_string(x) + ",";
+        return s;
+    });
+    auto a = joined.init();
+    auto b = joined.init();
+    for (int x : {1, 2, 3})
+        joined.add(a, x);
+    for (int x : {4, 5})
+        joined.add(b, x);
+    CHECK(joined.result(joined.merge(a, b)) == "1,2,3,4,5,");
+    CHECK(joined.result(joined.init()).empty());
 }

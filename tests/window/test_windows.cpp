@@ -14,6 +14,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -343,6 +344,10 @@ TEST_CASE("window specs are checked by name", "[window][errors]") {
                       Contains("'g'") && Contains("max_keys is 0"));
     CHECK_THROWS_WITH(s.window("h", rill::count_window(5), sum, {.replicas = 2}),
                       Contains("'h'") && Contains("2 replicas needs key_by"));
+    const auto whole = rill::agg::whole_window<std::uint64_t>(
+        [](std::span<const std::uint64_t> xs) { return xs.size(); });
+    CHECK_THROWS_WITH(s.window("i", rill::count_window(10, 2), whole),
+                      Contains("'i'") && Contains("whole-window function on a sliding count"));
     CHECK(flow.stage_count() == 1);  // nothing was added
 }
 

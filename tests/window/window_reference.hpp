@@ -67,6 +67,11 @@ template <class T>
 std::string text(const T& x) {
     if constexpr (std::is_same_v<T, Clock::time_point>) {
         return std::to_string(x.time_since_epoch().count()) + "ns";
+    } else if constexpr (requires { x.view(); }) {  // agg::TopK
+        std::string s = "{";
+        for (const auto& v : x.view())
+            s += std::to_string(v) + " ";
+        return s + "}";
     } else if constexpr (requires { x.has_value(); }) {
         return x ? std::to_string(*x) : "none";
     } else {

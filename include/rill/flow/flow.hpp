@@ -195,6 +195,18 @@ class StreamStages {
                       "merge(older, newer) and result(acc) for the stream's items (see "
                       "rill/window/aggregation.hpp)");
         detail::validate_window(name, spec);
+        if constexpr (std::is_same_v<Spec, CountWindow> && detail::keeps_whole_windows<A>) {
+            if (spec.slide != 0 && spec.slide != spec.size) {
+                detail::invalid_stage(name,
+                                      "a whole-window function on a sliding count window ("
+                                      "size " +
+                                          std::to_string(spec.size) + ", slide " +
+                                          std::to_string(spec.slide) +
+                                          ") would copy a window per item; use a tumbling "
+                                          "count window, a time window, or an incremental "
+                                          "aggregation");
+            }
+        }
         constexpr bool keyed = !std::is_same_v<Key, detail::NotKeyed>;
         if (!keyed && options.replicas > 1) {
             detail::invalid_stage(name, "a window on " + std::to_string(options.replicas) +

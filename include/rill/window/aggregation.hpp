@@ -17,13 +17,16 @@
 // invertible here: subtracting what leaves would let rounding drift without bound.
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace rill {
 
@@ -184,6 +187,79 @@ struct Mean {
     }
 };
 
+/// The k items that come first by Before (Larger: the k largest; Smaller: the k smallest), best
+/// first, the older first among equals. The accumulator is a fixed array, so nothing is
+/// allocated (T must be default-constructible and copyable); add and merge cost O(k); not
+/// invertible. The result is the accumulator: view() is the span of the items kept.
+template <class T, std::size_t K, class Before = Larger>
+struct TopK {
+    static_assert(K >= 1, "rill::agg::TopK: k must be at least 1");
+    struct accumulator {
+        std::array<T, K> items{};
+        std::size_t size = 0;
+        [[nodiscard]] std::span<const T> view() const noexcept { return {items.data(), size}; }
+        friend bool operator==(const accumulator& a, const accumulator& b) {
+            return std::ranges::equal(a.view(), b.view());
+        }
+    };
+    [[nodiscard]] accumulator init() const { return {}; }
+    void add(accumulator& acc, const T& x) const {
+        // After every item x does not come before: equals stay oldest first.
+        std::size_t i = acc.size;
+        while (i > 0 && Before{}(x, acc.items[i - 1]))
+            --i;
+        if (i == K) return;
+        const std::size_t last = acc.size < K ? acc.size : K - 1;
+        for (std::size_t j = last; j > i; --j)
+            acc.items[j] = acc.items[j - 1];
+        acc.items[i] = x;
+        if (acc.size < K) ++acc.size;
+    }
+    [[nodiscard]] accumulator merge(const accumulator& older, const accumulator& newer) const {
+        accumulator out;
+        std::size_t i = 0;
+        std::size_t j = 0;
+        while (out.size < K && (i < older.size || j < newer.size)) {
+            const bool take_newer =
+                i == older.size || (j < newer.size && Before{}(newer.items[j], older.items[i]));
+            out.items[out.size++] = take_newer ? newer.items[j++] : older.items[i++];
+        }
+        return out;
+    }
+    [[nodiscard]] const accumulator& result(const accumulator& acc) const { return acc; }
+};
+
+/// A whole-window function: f(std::span<const T>) sees the window's items, in the order they
+/// arrived, and returns the window's result (a median, a percentile, a sort). It keeps every item
+/// of every open window (a std::vector per window and key: memory, a copy per item, and
+/// allocations as windows grow), and a sliding window gives it each window whole, so it costs
+/// size/slide copies per item: prefer an incremental aggregation where one fits. Refused on a
+/// sliding count window (the two-stacks aggregator would copy a window per item).
+template <class T, class F>
+struct WholeWindow {
+    F f;
+    using accumulator = std::vector<T>;
+    [[nodiscard]] accumulator init() const { return {}; }
+    void add(accumulator& acc, const T& x) const { acc.push_back(x); }
+    [[nodiscard]] accumulator merge(const accumulator& older, const accumulator& newer) const {
+        accumulator out;
+        out.reserve(older.size() + newer.size());
+        out.insert(out.end(), older.begin(), older.end());
+        out.insert(out.end(), newer.begin(), newer.end());
+        return out;
+    }
+    [[nodiscard]] auto result(const accumulator& acc) const {
+        return std::invoke(f, std::span<const T>(acc));
+    }
+};
+/// whole_window<T>(f): see WholeWindow.
+template <class T, class F>
+[[nodiscard]] WholeWindow<T, F> whole_window(F f) {
+    static_assert(std::is_invocable_v<const F&, std::span<const T>>,
+                  "rill::agg::whole_window<T>(f): f must take std::span<const T>");
+    return {std::move(f)};
+}
+
 /// A over a part of the item: on(&Trade::price, Max<double>{}) aggregates the prices of a
 /// stream of trades. Invertible when A is. `project` is anything std::invoke takes (a member
 /// pointer, a lambda) and returns what A aggregates.
@@ -214,4 +290,14 @@ template <class Projection, class A>
 }
 
 }  // namespace agg
+
+namespace detail {
+/// Whether A keeps whole windows (agg::WholeWindow, also under agg::on).
+template <class A>
+inline constexpr bool keeps_whole_windows = false;
+template <class T, class F>
+inline constexpr bool keeps_whole_windows<agg::WholeWindow<T, F>> = true;
+template <class P, class A>
+inline constexpr bool keeps_whole_windows<agg::On<P, A>> = keeps_whole_windows<A>;
+}  // namespace detail
 }  // namespace rill
