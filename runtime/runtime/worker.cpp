@@ -132,6 +132,23 @@ StepResult Worker::step(std::size_t i) noexcept {
     return r;
 }
 
+namespace {
+
+/// Adds `from` and every task upstream of it to `out`, once each.
+void add_with_upstreams(const Task* from, std::vector<const Task*>& out) {
+    const std::size_t first = out.size();
+    if (std::find(out.begin(), out.end(), from) == out.end()) out.push_back(from);
+    for (std::size_t k = first; k < out.size(); ++k) {  // grows as upstreams are found
+        const Task* t = out[k];
+        for (std::size_t u = 0; u < t->upstream_count(); ++u) {
+            const Task* up = t->upstream(u);
+            if (std::find(out.begin(), out.end(), up) == out.end()) out.push_back(up);
+        }
+    }
+}
+
+}  // namespace
+
 bool Worker::take_inbox() noexcept {
     // acquire: pairs with the release in submit().
     if (!inbox_ready_.load(std::memory_order_acquire)) return false;
@@ -143,6 +160,20 @@ bool Worker::take_inbox() noexcept {
         tasks_.push_back(std::move(e));
     inbox_.clear();
     active_.reserve(tasks_.size() + 1);
+    // And a help level for every depth a step may wait at, each with room for every task it may
+    // name (a level names its task's upstreams and the level's below): help_until then
+    // allocates nothing, however late a step first waits.
+    std::vector<const Task*> reach;
+    std::size_t names = 0;
+    for (const Entry& e : tasks_) {
+        reach.clear();
+        add_with_upstreams(e.task, reach);
+        names += reach.size();
+    }
+    while (levels_.size() < tasks_.size() + 1)
+        levels_.emplace_back();
+    for (HelpLevel& level : levels_)
+        level.blocked.reserve(names);
     policy_dirty_ = true;
     return true;
 }
@@ -174,22 +205,6 @@ Worker* Worker::current() noexcept {
     return t_worker;
 }
 
-namespace {
-
-/// Adds `from` and every task upstream of it to `out`, once each.
-void add_with_upstreams(const Task* from, std::vector<const Task*>& out) {
-    const std::size_t first = out.size();
-    if (std::find(out.begin(), out.end(), from) == out.end()) out.push_back(from);
-    for (std::size_t k = first; k < out.size(); ++k) {  // grows as upstreams are found
-        const Task* t = out[k];
-        for (std::size_t u = 0; u < t->upstream_count(); ++u) {
-            const Task* up = t->upstream(u);
-            if (std::find(out.begin(), out.end(), up) == out.end()) out.push_back(up);
-        }
-    }
-}
-
-}  // namespace
 
 Worker::HelpLevel& Worker::top_level() {
     const std::size_t depth = active_.size() - 1;
@@ -234,8 +249,7 @@ bool Worker::help_pass(const std::vector<const Task*>& blocked) noexcept {
 bool Worker::help_until(bool (*ready)(const void*), const void* context, WaitFor what) noexcept {
     if (ready(context)) return true;
     RILL_ASSERT(!active_.empty(), "rill: help_until outside a step");
-    // Allocates the first time a step waits at this depth, on this slow path only; out of memory
-    // ends the process, as anywhere in a noexcept step.
+    // Its levels were made when the tasks came (take_inbox): this allocates nothing.
     HelpLevel& level = top_level();
     if (active_.size() > 1) {
         const HelpLevel& below = levels_[active_.size() - 2];

@@ -90,10 +90,9 @@ TEST_CASE("window stages allocate nothing per item in steady state", "[window][a
             keyed().window("w", rill::tumbling_window(200us), sum).sink("out", count);
             break;
         case Kind::time_sliding:
-            // Long enough that a pause of the source (a slow sanitizer run) does not empty every
-            // window: a sliding window whose keys all go quiet for a whole window frees their
-            // state and allocates it again when they come back (see time_window_ops.hpp).
-            keyed().window("w", rill::sliding_window(50ms, 10ms), sum).sink("out", count);
+            // Short enough that a pause of the source (a slow sanitizer run) empties every
+            // window: the keys' states are then retired and reused when they come back.
+            keyed().window("w", rill::sliding_window(1ms, 250us), sum).sink("out", count);
             break;
         case Kind::session:
             keyed().window("w", rill::session_window(50us), sum).sink("out", count);
@@ -122,6 +121,11 @@ TEST_CASE("window stages allocate nothing per item in steady state", "[window][a
             std::this_thread::sleep_for(1ms);
     };
     wait_for(200'000);  // every key, window and session has come and gone
+    // And the sink has run: its worker has taken its tasks (late on a loaded machine, whose
+    // scheduler may start a worker thread after the source has made 200,000 items).
+    // relaxed: a count, as below.
+    while (windows.load(std::memory_order_relaxed) == 0)
+        std::this_thread::sleep_for(1ms);
     // relaxed: counts, as above.
     const std::uint64_t windows_before = windows.load(std::memory_order_relaxed);
     using rill::test::AllocationCount;

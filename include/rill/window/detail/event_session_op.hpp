@@ -86,6 +86,8 @@ class EventSessionOp : public WindowLedger {
                 if (!spare_.empty()) {  // a vector of a key gone, with its capacity
                     fresh.sessions = std::move(spare_.back());
                     spare_.pop_back();
+                } else if (spare_.capacity() < keys_.size() + 1) {
+                    spare_.reserve(2 * (keys_.size() + 1));  // room to retire every key at once
                 }
                 return fresh;
             });

@@ -9,7 +9,8 @@
 // Sliding: time is cut into panes of gcd(size, slide); a window is size/pane consecutive panes.
 // Each key keeps its current pane's aggregate and a SlidingAggregator of its last closed panes
 // (merged with A's merge, oldest first), so a result costs O(1) amortized whatever size/slide
-// is: panes are never re-aggregated. A key whose panes are all empty is dropped. At every pane
+// is: panes are never re-aggregated. A key whose panes are all empty is dropped, its state kept
+// for the next new key (so keys that come and go allocate nothing in steady state). At every pane
 // boundary each key's pane moves into its aggregator: O(keys) per pane, and once nothing is held
 // the operator jumps over idle time instead of stepping through it.
 
@@ -137,7 +138,16 @@ class SlidingTimeOp : public WindowLedger {
         }
         const key_type key = std::invoke(key_, std::as_const(item));
         State& s = states_.get(key, stage_, [&] {
-            return State{PaneMerge{agg_}.init(), Panes(panes_per_window_, PaneMerge{agg_})};
+            if (spare_.empty()) {
+                // Room for every state there is to retire at once, and its key, from now on.
+                const std::size_t states = states_.size() + 1;
+                if (spare_.capacity() < states) spare_.reserve(2 * states);
+                if (doomed_.capacity() < states) doomed_.reserve(2 * states);
+                return State{PaneMerge{agg_}.init(), Panes(panes_per_window_, PaneMerge{agg_})};
+            }
+            State reused = std::move(spare_.back());  // emptied, with its aggregator's storage
+            spare_.pop_back();
+            return reused;
         });
         agg_.add(s.current.acc, std::as_const(item));
         ++s.current.count;
@@ -163,6 +173,7 @@ class SlidingTimeOp : public WindowLedger {
     }
     void discard() noexcept {
         states_.clear();
+        spare_.clear();
         std::fill(pane_items_.begin(), pane_items_.end(), 0);
         forget_held();
     }
@@ -177,12 +188,21 @@ class SlidingTimeOp : public WindowLedger {
         return static_cast<std::size_t>(static_cast<std::uint64_t>(pane) % pane_items_.size());
     }
 
+    /// Keeps a departing key's state, emptied, for the next new key: keys that come and go
+    /// allocate nothing once as many states as keys at once exist.
+    void retire(State&& s) {
+        s.current = PaneMerge{agg_}.init();
+        s.closed.clear();
+        spare_.push_back(std::move(s));
+    }
+
     /// Steps pane boundaries up to `pane`; once nothing is held, jumps the rest.
     void advance(std::int64_t pane, Emitter<output_type>& out) {
         while (pane_index_ < pane && held() != 0)
             boundary(out);
         if (pane_index_ < pane) {
             // Nothing held: what keys still have are panes every window has had; drop them.
+            states_.for_each([&](const key_type&, State& s) { retire(std::move(s)); });
             states_.clear();
             pane_index_ = pane;
         }
@@ -210,8 +230,10 @@ class SlidingTimeOp : public WindowLedger {
                 });
             }
         });
-        for (const key_type& key : doomed_)
+        for (const key_type& key : doomed_) {
+            retire(std::move(*states_.find(key)));
             states_.erase(key);
+        }
         // The pane that just left every window to come.
         std::uint64_t& leaving =
             pane_items_[slot(end - static_cast<std::int64_t>(panes_per_window_))];
@@ -229,6 +251,7 @@ class SlidingTimeOp : public WindowLedger {
     PerKey<key_type, State> states_;
     std::vector<std::uint64_t> pane_items_;  // items per pane, all keys: a ring over pane indexes
     std::vector<key_type> doomed_;           // keys whose windows emptied, erased after a pass
+    std::vector<State> spare_;               // states of keys gone, for new keys
 };
 
 }  // namespace rill::detail
