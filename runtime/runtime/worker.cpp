@@ -205,7 +205,6 @@ Worker* Worker::current() noexcept {
     return t_worker;
 }
 
-
 Worker::HelpLevel& Worker::top_level() {
     const std::size_t depth = active_.size() - 1;
     while (levels_.size() <= depth)
