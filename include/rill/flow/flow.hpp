@@ -336,9 +336,9 @@ class EventTimeWindowStream : public Stream<R> {
         return Stream<T>(
             *this->graph_,
             detail::add_node(*this->graph_,
-                             std::make_unique<detail::SourceNode<T, detail::InletPoller<T>>>(
+                             std::make_unique<detail::SourceNode<T, detail::LatePoller<T>>>(
                                  std::move(name), options, std::vector<int>{},
-                                 detail::InletPoller<T>(std::move(queue)))));
+                                 detail::LatePoller<T>(std::move(queue)))));
     }
 
   private:

@@ -188,7 +188,8 @@ struct Mean {
 };
 
 /// The k items that come first by Before (Larger: the k largest; Smaller: the k smallest), best
-/// first, the older first among equals. The accumulator is a fixed array, so nothing is
+/// first, the older first among equals (older: earlier in the order a whole-window function
+/// sees). The accumulator is a fixed array, so nothing is
 /// allocated (T must be default-constructible and copyable); add and merge cost O(k); not
 /// invertible. The result is the accumulator: view() is the span of the items kept.
 template <class T, std::size_t K, class Before = Larger>
@@ -229,12 +230,13 @@ struct TopK {
     [[nodiscard]] const accumulator& result(const accumulator& acc) const { return acc; }
 };
 
-/// A whole-window function: f(std::span<const T>) sees the window's items, in the order they
-/// arrived, and returns the window's result (a median, a percentile, a sort). It keeps every item
-/// of every open window (a std::vector per window and key: memory, a copy per item, and
-/// allocations as windows grow), and a sliding window gives it each window whole, so it costs
-/// size/slide copies per item: prefer an incremental aggregation where one fits. Refused on a
-/// sliding count window (the two-stacks aggregator would copy a window per item).
+/// A whole-window function: f(std::span<const T>) sees the window's items and returns the
+/// window's result (a median, a percentile, a sort). The items come in the order they arrived
+/// (on time windows by pane, then arrival; a session's in the order its parts merged). It keeps
+/// every item of every open window (a std::vector per window and key: memory, copies, and
+/// allocations as windows grow), and sliding windows copy items again for every window they are
+/// in: prefer an incremental aggregation where one fits. Refused on a sliding count window (the
+/// two-stacks aggregator would copy a window per item).
 template <class T, class F>
 struct WholeWindow {
     F f;

@@ -3,17 +3,25 @@
 //
 // Time is cut into panes of gcd(size, slide); the window ending at pane boundary e (a multiple of
 // the slide) is the panes [e - size, e). Each pane that has items is a bucket of per-key partial
-// aggregates, kept in a list sorted by pane (items arrive out of order, so the item's pane is
-// found from the newest end, usually at once). A watermark fires the windows it passed, oldest
-// first, from the buckets at the front, without scanning keys that have no item there; a window
-// of one pane (tumbling) emits its bucket's partials, a sliding one merges its panes' partials per
-// key (size/slide merges per key and pane: the cost of sliding on event time, where panes may
-// still change until the watermark passes them). A pane leaves, and its items are released, once
-// the watermark passes the end of its last window plus the allowed lateness; its bucket is reused.
+// aggregates (and counts), kept in a list sorted by pane: items arrive out of order, so the
+// item's pane is found from the newest end, usually at once.
+//
+// Tumbling (one pane per window): a watermark emits the buckets of the panes it passed, as they
+// are, oldest first, without scanning keys that have no item there.
+// Sliding: as on processing time, each key keeps a SlidingAggregator of its last size/pane closed
+// panes; the watermark closes panes in order, each joining every key's aggregator (O(keys) per
+// pane, an empty pane for a key without items there), and at a multiple of the slide each key's
+// window is its aggregator's aggregate: O(1) amortized per item whatever size/slide is. A key
+// whose window has emptied is retired (its aggregator kept for a new key); with no key left the
+// operator jumps over time without items.
+//
+// A pane leaves, and its items are released, once the watermark passes the end of its last
+// window plus the allowed lateness; its bucket is reused.
 //
 // Lateness: an item of a pane whose windows have all left is late (counted, offered to the late
-// stream). One whose pane is still kept joins it, and every window of that pane that has fired
-// already fires again for the item's key.
+// stream). One whose pane is still kept joins it; every window of that pane that has fired
+// already fires again for the item's key (merging the pane partials), and a sliding key's
+// aggregator is rebuilt from the partials so that windows still to come see the item.
 
 #include <algorithm>
 #include <cstdint>
@@ -31,9 +39,11 @@
 #include "rill/time/watermark.hpp"
 #include "rill/window/aggregation.hpp"
 #include "rill/window/detail/late_output.hpp"
+#include "rill/window/detail/pane.hpp"
 #include "rill/window/detail/per_key.hpp"
 #include "rill/window/detail/window_ledger.hpp"
 #include "rill/window/event_time_window.hpp"
+#include "rill/window/sliding_aggregator.hpp"
 #include "rill/window/windowed.hpp"
 
 namespace rill::detail {
@@ -55,6 +65,9 @@ namespace rill::detail {
 template <class T, class A, class KeyFn, class TsFn>
 class EventPaneOp : public WindowLedger {
     using Acc = typename A::accumulator;
+    using Pane = detail::Pane<A>;
+    using PaneMerge = detail::PaneMerge<A>;
+    using Panes = SlidingAggregator<Pane, PaneMerge>;
     static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
 
   public:
@@ -88,12 +101,25 @@ class EventPaneOp : public WindowLedger {
             late_->offer(std::move(item));
             return;
         }
-        Bucket& b = bucket_of(p);
         const key_type key = std::invoke(key_, std::as_const(item));
-        Acc& acc = b.keys.get(key, stage_, [&] { return agg_.init(); });
-        agg_.add(acc, std::as_const(item));
+        // Sliding: the key's window state first (max_keys counts keys across the window).
+        KeyWindow* kw = nullptr;
+        if (sliding() && (closed_ == kNone || p >= closed_ - per_window_)) {
+            kw = &windows_.get(key, stage_, [&] { return new_key_window(); });
+        }
+        Bucket& b = bucket_of(p);
+        Pane& pane = b.keys.get(key, stage_, [&] { return PaneMerge{agg_}.init(); });
+        agg_.add(pane.acc, std::as_const(item));
+        ++pane.count;
         ++b.items;
         hold();
+        if (kw != nullptr) {
+            if (closed_ == kNone || p >= closed_) {
+                ++kw->pending;  // joins the key's window state when the pane closes
+            } else {
+                rebuild(key, *kw);  // a closed pane changed, late: its windows to come see it
+            }
+        }
         // Windows of the pane that fired already fire again for this key.
         if (fired_ != kNone && first_end(p) <= fired_) {
             guarded([&] {
@@ -121,19 +147,28 @@ class EventPaneOp : public WindowLedger {
         for (const Open& o : open_)
             free_bucket(o.bucket);
         open_.clear();
+        windows_.clear();
+        spare_.clear();
         forget_held();
     }
 
   private:
     struct Bucket {
-        PerKey<key_type, Acc> keys;
+        PerKey<key_type, Pane> keys;
         std::uint64_t items = 0;
     };
     struct Open {
         std::int64_t pane;
         std::size_t bucket;  // in buckets_
     };
+    /// A key's state in a sliding window: its last per_window_ closed panes, and how many of its
+    /// items wait in panes not closed yet.
+    struct KeyWindow {
+        Panes closed;
+        std::uint64_t pending = 0;
+    };
 
+    [[nodiscard]] bool sliding() const noexcept { return per_window_ > 1; }
     // The windows of pane p end at the multiples of the slide in (p, p + per_window].
     [[nodiscard]] std::int64_t first_end(std::int64_t p) const noexcept {
         return (floor_div(p, per_slide_) + 1) * per_slide_;
@@ -153,10 +188,11 @@ class EventPaneOp : public WindowLedger {
             --i;
         if (i > 0 && open_[i - 1].pane == p) return buckets_[open_[i - 1].bucket];
         if (open_.size() == max_open_) too_many_open(stage_, max_open_, "panes");
+        open_.reserve(open_.size() + 1);  // before a free bucket is taken: insert cannot throw
         std::size_t b;
         if (free_.empty()) {
-            buckets_.push_back(Bucket{PerKey<key_type, Acc>(max_keys_), 0});
-            free_.reserve(buckets_.size());
+            buckets_.push_back(Bucket{PerKey<key_type, Pane>(max_keys_), 0});
+            free_.reserve(buckets_.size());  // free_ never outgrows buckets_
             b = buckets_.size() - 1;
         } else {
             b = free_.back();
@@ -168,48 +204,110 @@ class EventPaneOp : public WindowLedger {
     void free_bucket(std::size_t b) noexcept {
         buckets_[b].keys.clear();  // keeps its table for the next pane
         buckets_[b].items = 0;
-        free_.push_back(b);  // capacity reserved: free_ never outgrows buckets_
+        free_.push_back(b);
+    }
+    [[nodiscard]] typename std::vector<Open>::iterator first_at_or_after(std::int64_t p) {
+        return std::lower_bound(open_.begin(), open_.end(), p,
+                                [](const Open& o, std::int64_t q) { return o.pane < q; });
+    }
+    /// Pane p's partials, if p has items.
+    [[nodiscard]] PerKey<key_type, Pane>* partials(std::int64_t p) {
+        const auto it = first_at_or_after(p);
+        return it == open_.end() || it->pane != p ? nullptr : &buckets_[it->bucket].keys;
     }
 
     /// Fires, oldest first, every window ending at or before pane boundary `through` that has
     /// not fired and has items.
     void fire_through(std::int64_t through, Emitter<output_type>& out) {
-        std::size_t i = 0;
-        std::int64_t e = fired_ == kNone ? kNone : fired_ + per_slide_;
-        while (true) {
-            // Panes before window e's start are in no window still to fire.
-            while (i < open_.size() && e != kNone && open_[i].pane < e - per_window_)
-                ++i;
-            if (i == open_.size()) break;
-            e = std::max(e, first_end(open_[i].pane));
-            if (e > through) break;
-            fire(e, i, out);
-            fired_ = e;
-            e += per_slide_;
+        if (sliding()) {
+            close_through(through, out);
+        } else {
+            fire_tumbling(through, out);
         }
         fired_ = std::max(fired_, floor_div(through, per_slide_) * per_slide_);
     }
 
-    /// Emits the window ending at e for every key, from the panes at open_[first...].
-    void fire(std::int64_t e, std::size_t first, Emitter<output_type>& out) {
-        const Clock::time_point start = window_bound(e - per_window_, pane_);
-        const Clock::time_point end = window_bound(e, pane_);
-        if (per_window_ == 1) {
-            buckets_[open_[first].bucket].keys.for_each([&](const key_type& key, const Acc& acc) {
-                out.emit_with([&] { return output_type{key, start, end, agg_.result(acc)}; });
-            });
-            return;
-        }
-        for (std::size_t i = first; i < open_.size() && open_[i].pane < e; ++i) {
-            buckets_[open_[i].bucket].keys.for_each([&](const key_type& key, const Acc& acc) {
-                Acc& sum = window_.get(key, stage_, [&] { return agg_.init(); });
-                sum = agg_.merge(sum, acc);
+    /// Tumbling: each window is one pane's bucket, emitted as it is.
+    void fire_tumbling(std::int64_t through, Emitter<output_type>& out) {
+        // The panes from fired_ on have not fired (those before it are kept for lateness).
+        for (auto it = fired_ == kNone ? open_.begin() : first_at_or_after(fired_);
+             it != open_.end() && it->pane < through; ++it) {
+            const Clock::time_point start = window_bound(it->pane, pane_);
+            const Clock::time_point end = window_bound(it->pane + 1, pane_);
+            buckets_[it->bucket].keys.for_each([&](const key_type& key, const Pane& pane) {
+                if (pane.count == 0) return;  // only an item that failed to join
+                out.emit_with([&] { return output_type{key, start, end, agg_.result(pane.acc)}; });
             });
         }
-        window_.for_each([&](const key_type& key, const Acc& acc) {
-            out.emit_with([&] { return output_type{key, start, end, agg_.result(acc)}; });
+    }
+
+    /// Sliding: closes panes in order up to `through`: each joins every key's window state (an
+    /// empty pane for a key without items there), and at a multiple of the slide the window
+    /// ending there is emitted for every key that has items in it. Keys whose windows have
+    /// emptied are retired, and once none is left the operator jumps to the next pane with items.
+    void close_through(std::int64_t through, Emitter<output_type>& out) {
+        // Never beyond `through`: a pane after it may still get items on time.
+        if (closed_ == kNone)
+            closed_ = open_.empty() ? through : std::min(open_.front().pane, through);
+        while (closed_ < through) {
+            if (windows_.size() == 0) {
+                const auto next = std::find_if(open_.begin(), open_.end(),
+                                               [&](const Open& o) { return o.pane >= closed_; });
+                closed_ = next == open_.end() ? through : std::min(next->pane, through);
+                if (closed_ == through) break;
+            }
+            close_pane(closed_, out);
+            ++closed_;
+        }
+    }
+    void close_pane(std::int64_t p, Emitter<output_type>& out) {
+        const bool fires = floor_div(p + 1, per_slide_) * per_slide_ == p + 1;
+        const Clock::time_point start = window_bound(p + 1 - per_window_, pane_);
+        const Clock::time_point end = window_bound(p + 1, pane_);
+        PerKey<key_type, Pane>* in_pane = partials(p);
+        doomed_.clear();
+        windows_.for_each([&](const key_type& key, KeyWindow& kw) {
+            const Pane* part = in_pane != nullptr ? in_pane->find(key) : nullptr;
+            if (kw.closed.size() == kw.closed.capacity()) kw.closed.evict();
+            kw.closed.push(part != nullptr ? *part : PaneMerge{agg_}.init());
+            if (part != nullptr) kw.pending -= part->count;
+            const Pane window = kw.closed.aggregate();
+            if (window.count == 0) {
+                if (kw.pending == 0) doomed_.push_back(key);
+            } else if (fires) {
+                out.emit_with([&] {
+                    return output_type{key, start, end, agg_.result(window.acc)};
+                });
+            }
         });
-        window_.clear();
+        for (const key_type& key : doomed_) {
+            KeyWindow* kw = windows_.find(key);
+            kw->closed.clear();
+            spare_.push_back(std::move(*kw));
+            windows_.erase(key);
+        }
+    }
+    [[nodiscard]] KeyWindow new_key_window() {
+        if (!spare_.empty()) {  // a retired key's, with its aggregator's storage
+            KeyWindow kw = std::move(spare_.back());
+            spare_.pop_back();
+            kw.pending = 0;
+            return kw;
+        }
+        // Room to retire every key at once, and its key, from now on.
+        const std::size_t keys = windows_.size() + 1;
+        if (spare_.capacity() < keys) spare_.reserve(2 * keys);
+        if (doomed_.capacity() < keys) doomed_.reserve(2 * keys);
+        return KeyWindow{Panes(static_cast<std::size_t>(per_window_), PaneMerge{agg_}), 0};
+    }
+    /// A late item changed a closed pane: the key's window state again from the buckets.
+    void rebuild(const key_type& key, KeyWindow& kw) {
+        kw.closed.clear();
+        for (std::int64_t q = closed_ - per_window_; q < closed_; ++q) {
+            PerKey<key_type, Pane>* in_pane = partials(q);
+            const Pane* part = in_pane != nullptr ? in_pane->find(key) : nullptr;
+            kw.closed.push(part != nullptr ? *part : PaneMerge{agg_}.init());
+        }
     }
 
     /// The window ending at e again, for one key (a late item joined it).
@@ -218,7 +316,9 @@ class EventPaneOp : public WindowLedger {
         for (const Open& o : open_) {
             if (o.pane >= e) break;
             if (o.pane < e - per_window_) continue;
-            if (const Acc* acc = buckets_[o.bucket].keys.find(key)) sum = agg_.merge(sum, *acc);
+            if (const Pane* part = buckets_[o.bucket].keys.find(key)) {
+                sum = agg_.merge(sum, part->acc);
+            }
         }
         out.emit_with([&] {
             return output_type{key, window_bound(e - per_window_, pane_), window_bound(e, pane_),
@@ -251,10 +351,13 @@ class EventPaneOp : public WindowLedger {
     Clock::time_point watermark_ = Clock::time_point::min();
     std::int64_t fired_ = kNone;   // windows ending at or before this pane boundary have fired
     std::int64_t purged_ = kNone;  // ... and those at or before this one have left
+    std::int64_t closed_ = kNone;  // sliding: panes before this one are in windows_
     std::vector<Open> open_;       // panes with items, by pane
     std::vector<Bucket> buckets_;  // open_'s and free ones
     std::vector<std::size_t> free_;
-    PerKey<key_type, Acc> window_{max_keys_};  // a sliding window's per-key sums while it fires
+    PerKey<key_type, KeyWindow> windows_{max_keys_};  // sliding: each key's last panes
+    std::vector<KeyWindow> spare_;                    // retired keys', for new keys
+    std::vector<key_type> doomed_;                    // keys retired after a pane closes
 };
 
 }  // namespace rill::detail

@@ -80,7 +80,22 @@ class EventSessionOp : public WindowLedger {
             late_->offer(std::move(item));
             return;
         }
-        if (ks == nullptr) {
+        // Everything that may throw (the user's add and merge, the limits, allocation) comes
+        // before anything changes, so that an item refused leaves no trace.
+        if (first == last && open_ == max_open_) too_many_open(stage_, max_open_, "sessions");
+        Acc acc = agg_.init();
+        std::uint64_t items = 1;
+        if (ks != nullptr) {
+            for (std::size_t i = first; i < last; ++i) {  // the touched sessions, oldest first
+                acc = agg_.merge(acc, ks->sessions[i].acc);
+                items += ks->sessions[i].items;
+            }
+        }
+        agg_.add(acc, std::as_const(item));  // the item last, as it came last
+        if (due_.size() == due_.capacity()) due_.reserve(2 * due_.size() + 16);  // schedule()
+        Due entry{Clock::time_point::max(), key};
+        const bool new_key = ks == nullptr;
+        if (new_key) {
             ks = &keys_.get(key, stage_, [&] {
                 Sessions fresh;
                 if (!spare_.empty()) {  // a vector of a key gone, with its capacity
@@ -94,34 +109,33 @@ class EventSessionOp : public WindowLedger {
         }
         auto& v = ks->sessions;
         if (first == last) {
-            if (open_ == max_open_) too_many_open(stage_, max_open_, "sessions");
-            v.insert(v.begin() + static_cast<std::ptrdiff_t>(first),
-                     Session{t, t_end, agg_.init(), 0, false});
+            try {
+                v.reserve(v.size() + 1);
+            } catch (...) {
+                if (new_key) keys_.erase(key);
+                throw;
+            }
+        }
+        // Commit: nothing below throws but the emit, which is guarded.
+        Session merged{start, end, std::move(acc), items, end <= watermark_};
+        if (first == last) {
+            v.insert(v.begin() + static_cast<std::ptrdiff_t>(first), std::move(merged));
             ++open_;
-            last = first + 1;
+        } else {
+            v[first] = std::move(merged);
+            v.erase(v.begin() + static_cast<std::ptrdiff_t>(first + 1),
+                    v.begin() + static_cast<std::ptrdiff_t>(last));
+            open_ -= last - first - 1;
         }
-        // Merge the touched sessions into the first, oldest first, then add the item.
-        Session& s = v[first];
-        for (std::size_t i = first + 1; i < last; ++i) {
-            s.acc = agg_.merge(s.acc, v[i].acc);
-            s.items += v[i].items;
-        }
-        v.erase(v.begin() + static_cast<std::ptrdiff_t>(first + 1),
-                v.begin() + static_cast<std::ptrdiff_t>(last));
-        open_ -= last - first - 1;
-        s.start = start;
-        s.end = end;
-        agg_.add(s.acc, std::as_const(item));
-        ++s.items;
         hold();
         // A session the watermark has passed fires now, again if it had.
-        s.fired = end <= watermark_;
-        if (s.fired) {
+        if (v[first].fired) {
+            const Session& s = v[first];
             guarded([&] {
                 out.emit_with([&] { return output_type{key, start, end, agg_.result(s.acc)}; });
             });
         }
-        schedule(key, *ks);
+        schedule(std::move(entry), *ks);
     }
 
     void on_watermark(Watermark w, Emitter<output_type>& out) {
@@ -206,18 +220,34 @@ class EventSessionOp : public WindowLedger {
             keys_.erase(key);                // ks is gone
             return;
         }
-        schedule(key, ks);
+        if (due_.size() == due_.capacity()) due_.reserve(2 * due_.size() + 16);
+        schedule(Due{Clock::time_point::max(), key}, ks);
     }
 
-    /// Queues the key for its earliest due time if that is earlier than its entry.
-    void schedule(const key_type& key, Sessions& ks) {
+    /// Queues the key for its earliest due time if that is earlier than its entry (`entry`
+    /// holds a copy of the key). Entries left stale by merges are dropped when they outnumber
+    /// the sessions, so the heap stays within a few entries per session.
+    void schedule(Due entry, Sessions& ks) {
         Clock::time_point next = Clock::time_point::max();
         for (const Session& s : ks.sessions)
             next = std::min(next, due_time(s));
         if (next >= ks.queued) return;
         ks.queued = next;
-        due_.push_back(Due{next, key});
+        entry.time = next;
+        due_.push_back(std::move(entry));
         std::push_heap(due_.begin(), due_.end(), Later{});
+        if (due_.size() > 2 * open_ + 64) compact();
+    }
+    /// One entry per key, at its earliest due time.
+    void compact() {
+        due_.clear();
+        keys_.for_each([&](const key_type& key, Sessions& ks) {
+            ks.queued = Clock::time_point::max();
+            for (const Session& s : ks.sessions)
+                ks.queued = std::min(ks.queued, due_time(s));
+            due_.push_back(Due{ks.queued, key});  // fits: fewer keys than entries before
+        });
+        std::make_heap(due_.begin(), due_.end(), Later{});
     }
 
     A agg_;

@@ -2,7 +2,8 @@
 // LateOutput<T>: where an event-time window stage puts the items too late for any window. The
 // stream of late_items() is a source reading an inlet queue that the stage's replicas push into
 // (never waiting: a full queue leaves the item counted `late` but not delivered, which the late
-// stream's `in` then shows); the last replica to finish its input closes it, ending that stream.
+// stream's `in` then shows); the last replica to finish its input closes it, ending that stream,
+// also when the run is stopped (drained); a cancel empties it.
 // Without late_items() there is no queue and late items are only counted.
 
 #include <atomic>
@@ -15,6 +16,16 @@
 #include "rill/flow/detail/inlet_queue.hpp"
 
 namespace rill::detail {
+
+/// The late_items() source: an inlet's poller whose input a stop does not close (a draining
+/// window may still find late items; the last replica to finish closes it). A cancel drops what
+/// it holds, as an inlet's.
+template <class T>
+class LatePoller : public InletPoller<T> {
+  public:
+    using InletPoller<T>::InletPoller;
+    void close_input() noexcept {}
+};
 
 template <class T>
 class LateOutput {

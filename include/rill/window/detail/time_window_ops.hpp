@@ -24,6 +24,7 @@
 
 #include "rill/flow/emitter.hpp"
 #include "rill/window/aggregation.hpp"
+#include "rill/window/detail/pane.hpp"
 #include "rill/window/detail/per_key.hpp"
 #include "rill/window/detail/window_ledger.hpp"
 #include "rill/window/sliding_aggregator.hpp"
@@ -99,21 +100,8 @@ template <class T, class A, class KeyFn>
 class SlidingTimeOp : public WindowLedger {
     using Acc = typename A::accumulator;
 
-    /// A pane's aggregate and item count; panes merge with A's merge.
-    struct Pane {
-        Acc acc;
-        std::uint64_t count = 0;
-    };
-    struct PaneMerge {
-        A agg;
-        using accumulator = Pane;
-        [[nodiscard]] Pane init() const { return {agg.init(), 0}; }
-        void add(Pane& acc, const Pane& pane) const { acc = merge(acc, pane); }
-        [[nodiscard]] Pane merge(const Pane& older, const Pane& newer) const {
-            return {agg.merge(older.acc, newer.acc), older.count + newer.count};
-        }
-        [[nodiscard]] const Pane& result(const Pane& acc) const { return acc; }
-    };
+    using Pane = detail::Pane<A>;
+    using PaneMerge = detail::PaneMerge<A>;
     using Panes = SlidingAggregator<Pane, PaneMerge>;
 
   public:

@@ -68,9 +68,10 @@ class WindowLedger {
 };
 
 /// Window k of `size` on the clock: [bound(k), bound(k + 1)), aligned to the clock's epoch;
-/// saturates at time_point::max().
+/// saturates at time_point::min() and max().
 [[nodiscard]] inline Clock::time_point window_bound(std::int64_t k, Clock::duration size) noexcept {
     if (k >= Clock::duration::max().count() / size.count()) return Clock::time_point::max();
+    if (k <= Clock::duration::min().count() / size.count()) return Clock::time_point::min();
     return Clock::time_point{} + k * size;
 }
 [[nodiscard]] inline std::int64_t window_index(Clock::time_point t, Clock::duration size) noexcept {
