@@ -2,8 +2,8 @@
 // The operator of session windows on event time (event_time_window.hpp). An item at t opens the
 // session [t, t + gap); sessions of a key that overlap merge (Flink's merging windows), so an
 // out-of-order item may join two sessions into one. As on processing time, an item `gap` or more
-// after the last one starts a new session. A session fires when the watermark
-// reaches its end (last item + gap) and leaves end + allowed_lateness later.
+// after the last one starts a new session. A session fires when the watermark reaches its end
+// (last item + gap) and leaves end + allowed_lateness later.
 //
 // Each key keeps its sessions sorted by start. A watermark reaches only the keys that have
 // something due: a min-heap of (time, key) holds each key's next due time (its earliest session
@@ -83,51 +83,23 @@ class EventSessionOp : public WindowLedger {
         // Everything that may throw (the user's add and merge, the limits, allocation) comes
         // before anything changes, so that an item refused leaves no trace.
         if (first == last && open_ == max_open_) too_many_open(stage_, max_open_, "sessions");
-        Acc acc = agg_.init();
-        std::uint64_t items = 1;
-        if (ks != nullptr) {
-            for (std::size_t i = first; i < last; ++i) {  // the touched sessions, oldest first
-                acc = agg_.merge(acc, ks->sessions[i].acc);
-                items += ks->sessions[i].items;
-            }
-        }
-        agg_.add(acc, std::as_const(item));  // the item last, as it came last
         if (due_.size() == due_.capacity()) due_.reserve(2 * due_.size() + 16);  // schedule()
         Due entry{Clock::time_point::max(), key};
-        const bool new_key = ks == nullptr;
-        if (new_key) {
-            ks = &keys_.get(key, stage_, [&] {
-                Sessions fresh;
-                if (!spare_.empty()) {  // a vector of a key gone, with its capacity
-                    fresh.sessions = std::move(spare_.back());
-                    spare_.pop_back();
-                } else if (spare_.capacity() < keys_.size() + 1) {
-                    spare_.reserve(2 * (keys_.size() + 1));  // room to retire every key at once
-                }
-                return fresh;
-            });
-        }
-        auto& v = ks->sessions;
-        if (first == last) {
-            try {
-                v.reserve(v.size() + 1);
-            } catch (...) {
-                if (new_key) keys_.erase(key);
-                throw;
-            }
-        }
-        // Commit: nothing below throws but the emit, which is guarded.
-        Session merged{start, end, std::move(acc), items, end <= watermark_};
-        if (first == last) {
-            v.insert(v.begin() + static_cast<std::ptrdiff_t>(first), std::move(merged));
-            ++open_;
+        if (last - first == 1) {
+            // The common case, an item joining one session: added in place (an aggregation's
+            // add leaves its accumulator as it was when it throws, as the built-in ones do), so
+            // that a whole-window function's items are not copied per item.
+            Session& s = ks->sessions[first];
+            agg_.add(s.acc, std::as_const(item));
+            s.start = start;
+            s.end = end;
+            ++s.items;
+            s.fired = end <= watermark_;
         } else {
-            v[first] = std::move(merged);
-            v.erase(v.begin() + static_cast<std::ptrdiff_t>(first + 1),
-                    v.begin() + static_cast<std::ptrdiff_t>(last));
-            open_ -= last - first - 1;
+            join(key, ks, first, last, start, end, std::as_const(item));
         }
         hold();
+        auto& v = ks->sessions;
         // A session the watermark has passed fires now, again if it had.
         if (v[first].fired) {
             const Session& s = v[first];
@@ -196,6 +168,53 @@ class EventSessionOp : public WindowLedger {
     }
     [[nodiscard]] Clock::time_point due_time(const Session& s) const noexcept {
         return s.fired ? later_by(s.end, lateness_) : s.end;
+    }
+
+    /// The item opens a session, or joins several into one: built aside, then committed with
+    /// moves that do not throw.
+    void join(const key_type& key, Sessions*& ks, std::size_t first, std::size_t last,
+              Clock::time_point start, Clock::time_point end, const T& item) {
+        Acc acc = agg_.init();
+        std::uint64_t items = 1;
+        if (ks != nullptr) {
+            for (std::size_t i = first; i < last; ++i) {  // the touched sessions, oldest first
+                acc = agg_.merge(acc, ks->sessions[i].acc);
+                items += ks->sessions[i].items;
+            }
+        }
+        agg_.add(acc, item);  // the item last, as it came last
+        const bool new_key = ks == nullptr;
+        if (new_key) {
+            ks = &keys_.get(key, stage_, [&] {
+                Sessions fresh;
+                if (!spare_.empty()) {  // a vector of a key gone, with its capacity
+                    fresh.sessions = std::move(spare_.back());
+                    spare_.pop_back();
+                } else if (spare_.capacity() < keys_.size() + 1) {
+                    spare_.reserve(2 * (keys_.size() + 1));  // room to retire every key at once
+                }
+                return fresh;
+            });
+        }
+        auto& v = ks->sessions;
+        if (first == last) {
+            try {
+                v.reserve(v.size() + 1);
+            } catch (...) {
+                if (new_key) keys_.erase(key);
+                throw;
+            }
+        }
+        Session merged{start, end, std::move(acc), items, end <= watermark_};
+        if (first == last) {
+            v.insert(v.begin() + static_cast<std::ptrdiff_t>(first), std::move(merged));
+            ++open_;
+        } else {
+            v[first] = std::move(merged);
+            v.erase(v.begin() + static_cast<std::ptrdiff_t>(first + 1),
+                    v.begin() + static_cast<std::ptrdiff_t>(last));
+            open_ -= last - first - 1;
+        }
     }
 
     /// Fires the key's sessions the watermark reached, lets go of those past lateness, and
