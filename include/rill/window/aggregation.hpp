@@ -14,7 +14,9 @@
 // necessarily commutative: `older` holds earlier items). An invertible aggregation (remove undoes
 // add) slides in O(1) per item by subtracting what leaves; any other slides in O(1) amortized by
 // two stacks of partial aggregates (sliding_aggregator.hpp). Sums over floating point are not
-// invertible here: subtracting what leaves would let rounding drift without bound.
+// invertible here: subtracting what leaves would let rounding drift without bound. An add that
+// throws (the item then fails by the stage's error policy) should leave `acc` as it was, as the
+// built-in ones do: windows add in place.
 
 #include <algorithm>
 #include <array>
