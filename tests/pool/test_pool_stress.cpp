@@ -210,7 +210,7 @@ TEST_CASE("thieves empty caches whose owners are taking and returning at the sam
     constexpr std::uint32_t kThreads = 3, kTransit = 99;
     constexpr std::size_t kCapacity = 32;
     constexpr std::size_t kPerRound[kThreads] = {8, 1, 4};
-    const std::uint64_t rounds = rill::test::stress_items(40'000, 20);
+    const std::uint64_t rounds = rill::test::stress_items(15'000, 7);
     CAPTURE(locked, rounds);
     rill::ObjectPool<Stamped> pool =
         make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 16, .cache_items = 64});
@@ -291,7 +291,7 @@ TEST_CASE("objects left in the caches of idle or exited threads reach a parked w
     const rill::WaitPolicy policy =
         GENERATE(rill::WaitPolicy::park(), rill::WaitPolicy::spin_park(64, 1));
     constexpr std::size_t kCapacity = 4;
-    const std::uint64_t rounds = rill::test::stress_items(4'000, 20);
+    const std::uint64_t rounds = rill::test::stress_items(2'000, 10);
     CAPTURE(locked, rill::to_string(policy), rounds);
     rill::ObjectPool<Stamped> pool =
         make_pool<Stamped>(locked, {.capacity = kCapacity, .thread_caches = 16, .cache_items = 8});

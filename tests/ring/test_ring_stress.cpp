@@ -19,13 +19,13 @@ TEMPLATE_TEST_CASE("ring stress: checksum, per-item ledger and FIFO per producer
     const int consumers = GENERATE(from_range(RingTraits<TestType>::consumer_counts));
     const std::size_t capacity = GENERATE(2, 64, 4096);
     const std::size_t batch = GENERATE(1, 7, 64);
-    // 5 * 10^6 items for one producer and one consumer; fewer as threads outnumber the 2 cores
-    // of CI (down to 1.25 * 10^6 for 4 + 4), where more items add time more than interleavings.
+    // 2 * 10^6 items for one producer and one consumer; fewer as threads outnumber the 2 cores
+    // of CI (down to 0.5 * 10^6 for 4 + 4), where more items add time more than interleavings.
     const auto threads = static_cast<std::uint64_t>(producers + consumers);
     const rill::test::StressConfig cfg{.producers = producers,
                                        .consumers = consumers,
                                        .batch = batch,
-                                       .items = rill::test::stress_items(10'000'000 / threads)};
+                                       .items = rill::test::stress_items(4'000'000 / threads, 40)};
     CAPTURE(RingTraits<TestType>::name, producers, consumers, capacity, batch, cfg.items);
     INFO("not run when an earlier configuration stalled: it would only stall again");
     REQUIRE(rill::test::ProgressWatchdog::stalls_so_far() == 0);

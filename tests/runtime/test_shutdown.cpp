@@ -325,7 +325,7 @@ TEST_CASE("shutdown under full backpressure repeated on one runtime",
           "[runtime][shutdown][stress]") {
     enum class How { stop_past_deadline, cancel_from_thread };
     const How how = GENERATE(How::stop_past_deadline, How::cancel_from_thread);
-    const std::uint64_t rounds = rill::test::stress_items(1000, 10);
+    const std::uint64_t rounds = rill::test::stress_items(400, 4);
     CAPTURE(how == How::stop_past_deadline ? "stop" : "cancel", rounds);
     SinkLog log;
     rill::Runtime runtime(two_workers());

@@ -111,7 +111,7 @@ TEST_CASE("service: 4 threads, every response matched to its own request", "[ser
     // its Reply is read, so threads x window <= max_in_flight, or the callers could all wait
     // for slots that only their own unread Replies hold.
     const std::size_t window = GENERATE(1u, 16u);
-    const std::uint64_t calls = rill::test::stress_items(100'000, 10);
+    const std::uint64_t calls = rill::test::stress_items(40'000, 4);
     constexpr std::uint32_t kThreads = 4;
     CAPTURE(chain, replicas, window, calls);
     INFO("not run when an earlier configuration stalled: it would only stall again");
