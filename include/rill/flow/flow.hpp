@@ -330,15 +330,15 @@ class EventTimeWindowStream : public Stream<R> {
     [[nodiscard]] Stream<T> late_items(std::string name, InletOptions side = {},
                                        StageOptions options = {}) const {
         detail::validate_inlet_options(name, side);
+        if (late_->connected()) late_->connect(nullptr);  // throws: called twice
         auto queue = std::make_shared<detail::InletQueue<T>>(name, side);
-        late_->connect(queue);
         options.poll_interval = std::chrono::microseconds{0};  // pushes wake the source
-        return Stream<T>(
+        const int node = detail::add_node(
             *this->graph_,
-            detail::add_node(*this->graph_,
-                             std::make_unique<detail::SourceNode<T, detail::LatePoller<T>>>(
-                                 std::move(name), options, std::vector<int>{},
-                                 detail::LatePoller<T>(std::move(queue)))));
+            std::make_unique<detail::SourceNode<T, detail::LatePoller<T>>>(
+                std::move(name), options, std::vector<int>{}, detail::LatePoller<T>(queue)));
+        late_->connect(std::move(queue));  // only once the source is in the flow
+        return Stream<T>(*this->graph_, node);
     }
 
   private:
