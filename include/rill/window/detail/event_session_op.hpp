@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -83,8 +84,14 @@ class EventSessionOp : public WindowLedger {
         // Everything that may throw (the user's add and merge, the limits, allocation) comes
         // before anything changes, so that an item refused leaves no trace.
         if (first == last && open_ == max_open_) too_many_open(stage_, max_open_, "sessions");
-        if (due_.size() == due_.capacity()) due_.reserve(2 * due_.size() + 16);  // schedule()
-        Due entry{Clock::time_point::max(), key};
+        // The key's due time moves only if this session is now due before its entry: then a heap
+        // entry (a copy of the key) is made here, before anything changes; most items need none.
+        const Clock::time_point due = end <= watermark_ ? later_by(end, lateness_) : end;
+        std::optional<Due> entry;
+        if (ks == nullptr || due < ks->queued) {
+            if (due_.size() == due_.capacity()) due_.reserve(2 * due_.size() + 16);
+            entry.emplace(Due{due, key});
+        }
         if (last - first == 1) {
             // The common case, an item joining one session: added in place (an aggregation's
             // add leaves its accumulator as it was when it throws, as the built-in ones do), so
@@ -107,7 +114,7 @@ class EventSessionOp : public WindowLedger {
                 out.emit_with([&] { return output_type{key, start, end, agg_.result(s.acc)}; });
             });
         }
-        schedule(std::move(entry), *ks);
+        if (entry) push_due(std::move(*entry), *ks);
     }
 
     void on_watermark(Watermark w, Emitter<output_type>& out) {
@@ -239,21 +246,21 @@ class EventSessionOp : public WindowLedger {
             keys_.erase(key);                // ks is gone
             return;
         }
-        if (due_.size() == due_.capacity()) due_.reserve(2 * due_.size() + 16);
-        schedule(Due{Clock::time_point::max(), key}, ks);
+        schedule(key, ks);
     }
 
-    /// Queues the key for its earliest due time if that is earlier than its entry (`entry`
-    /// holds a copy of the key). Entries left stale by merges are dropped when they outnumber
-    /// the sessions, so the heap stays within a few entries per session.
-    void schedule(Due entry, Sessions& ks) {
+    /// Queues the key for its earliest due time if that is earlier than its entry.
+    void schedule(const key_type& key, Sessions& ks) {
         Clock::time_point next = Clock::time_point::max();
         for (const Session& s : ks.sessions)
             next = std::min(next, due_time(s));
-        if (next >= ks.queued) return;
-        ks.queued = next;
-        entry.time = next;
-        due_.push_back(std::move(entry));
+        if (next < ks.queued) push_due(Due{next, key}, ks);
+    }
+    /// Entries left stale by merges are dropped when they outnumber the sessions, so the heap
+    /// stays within a few entries per session.
+    void push_due(Due&& entry, Sessions& ks) {
+        ks.queued = entry.time;
+        due_.push_back(std::move(entry));  // reserved in add(): does not throw there
         std::push_heap(due_.begin(), due_.end(), Later{});
         if (due_.size() > 2 * open_ + 64) compact();
     }
