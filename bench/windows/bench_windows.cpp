@@ -28,6 +28,7 @@
 #include <deque>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/affinity.hpp"
@@ -248,6 +249,41 @@ Runtime& two_workers() {
     return rt;
 }
 
+constexpr auto kOutOfOrder = std::chrono::milliseconds(1);
+
+/// Adds the keyed tumbling window to `flow`: on processing time, or on event time out of order
+/// by up to kOutOfOrder. Returns the window's stream.
+auto keyed_windows(Flow& flow, std::size_t replicas, std::true_type /*event time*/) {
+    const auto time_of = [](const StampedReading& r) noexcept { return r.time; };
+    return flow.source("source", iota<std::uint64_t>(0, kKeyedItems), {.worker = 0})
+        .map("reading",
+             [](std::uint64_t i) noexcept {
+                 const std::uint64_t h = detail::mix64(~i);
+                 const auto back = Clock::duration(static_cast<Clock::duration::rep>(
+                     (h >> 20) %
+                     static_cast<std::uint64_t>(kOutOfOrder / std::chrono::nanoseconds(1))));
+                 return StampedReading{static_cast<std::uint32_t>(h % kKeys), value_at(i),
+                                       Clock::time_point{} + std::chrono::hours(1) +
+                                           i * std::chrono::nanoseconds(25) - back};
+             })
+        .event_time("time", time_of, {.max_out_of_order = kOutOfOrder})
+        .key_by([](const StampedReading& r) { return r.key; })
+        .window("window", by_event_time(tumbling_window(std::chrono::milliseconds(1)), time_of),
+                CountSum{}, {.worker = replicas == 1 ? 1u : 0u, .replicas = replicas});
+}
+auto keyed_windows(Flow& flow, std::size_t replicas, std::false_type /*event time*/) {
+    return flow.source("source", iota<std::uint64_t>(0, kKeyedItems), {.worker = 0})
+        .map("reading",
+             [](std::uint64_t i) noexcept {
+                 return Reading{static_cast<std::uint32_t>(detail::mix64(~i) % kKeys), value_at(i)};
+             })
+        .key_by([](const Reading& r) { return r.key; })
+        .window("window", tumbling_window(std::chrono::milliseconds(1)), CountSum{},
+                {.worker = replicas == 1 ? 1u : 0u, .replicas = replicas});
+}
+
+/// The windows' counts and sums must add up to the items', and none may be late.
+template <bool kEventTime>
 void keyed_case(benchmark::State& state, std::size_t replicas) {
     std::uint64_t expected_sum = 0;
     for (std::uint64_t i = 0; i < kKeyedItems; ++i)
@@ -256,15 +292,7 @@ void keyed_case(benchmark::State& state, std::size_t replicas) {
         std::uint64_t count = 0;
         std::uint64_t sum = 0;
         Flow flow;
-        flow.source("source", iota<std::uint64_t>(0, kKeyedItems), {.worker = 0})
-            .map("reading",
-                 [](std::uint64_t i) noexcept {
-                     return Reading{static_cast<std::uint32_t>(detail::mix64(~i) % kKeys),
-                                    value_at(i)};
-                 })
-            .key_by([](const Reading& r) { return r.key; })
-            .window("window", tumbling_window(std::chrono::milliseconds(1)), CountSum{},
-                    {.worker = replicas == 1 ? 1u : 0u, .replicas = replicas})
+        keyed_windows(flow, replicas, std::bool_constant<kEventTime>{})
             .sink("sink",
                   [&](const auto& r) noexcept {
                       count += r.value.count;
@@ -273,54 +301,9 @@ void keyed_case(benchmark::State& state, std::size_t replicas) {
                   {.worker = 1});
         auto run = two_workers().start(flow);
         run.wait();
-        if (count != kKeyedItems || sum != expected_sum) {
-            mismatch("windows counted " + std::to_string(count) + " items summing to " +
-                     std::to_string(sum) + ", expected " + std::to_string(kKeyedItems) + " and " +
-                     std::to_string(expected_sum));
-        }
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kKeyedItems));
-}
-
-constexpr auto kOutOfOrder = std::chrono::milliseconds(1);
-
-void keyed_event_case(benchmark::State& state, std::size_t replicas) {
-    std::uint64_t expected_sum = 0;
-    for (std::uint64_t i = 0; i < kKeyedItems; ++i)
-        expected_sum += value_at(i);
-    const auto time_of = [](const StampedReading& r) noexcept { return r.time; };
-    for (auto _ : state) {
-        std::uint64_t count = 0;
-        std::uint64_t sum = 0;
-        Flow flow;
-        auto windows =
-            flow.source("source", iota<std::uint64_t>(0, kKeyedItems), {.worker = 0})
-                .map("reading",
-                     [](std::uint64_t i) noexcept {
-                         const std::uint64_t h = detail::mix64(~i);
-                         const auto back = Clock::duration(static_cast<Clock::duration::rep>(
-                             (h >> 20) % static_cast<std::uint64_t>(kOutOfOrder /
-                                                                    std::chrono::nanoseconds(1))));
-                         return StampedReading{static_cast<std::uint32_t>(h % kKeys), value_at(i),
-                                               Clock::time_point{} + std::chrono::hours(1) +
-                                                   i * std::chrono::nanoseconds(25) - back};
-                     })
-                .event_time("time", time_of, {.max_out_of_order = kOutOfOrder})
-                .key_by([](const StampedReading& r) { return r.key; })
-                .window("window",
-                        by_event_time(tumbling_window(std::chrono::milliseconds(1)), time_of),
-                        CountSum{}, {.worker = replicas == 1 ? 1u : 0u, .replicas = replicas});
-        windows.sink("sink",
-                     [&](const auto& r) noexcept {
-                         count += r.value.count;
-                         sum += r.value.sum;
-                     },
-                     {.worker = 1});
-        auto run = two_workers().start(flow);
-        run.wait();
         const std::uint64_t late = run.metrics().sum("window").late;
         if (count != kKeyedItems || sum != expected_sum || late != 0) {
-            mismatch("event-time windows counted " + std::to_string(count) + " items summing to " +
+            mismatch("windows counted " + std::to_string(count) + " items summing to " +
                      std::to_string(sum) + " (" + std::to_string(late) + " late), expected " +
                      std::to_string(kKeyedItems) + " and " + std::to_string(expected_sum));
         }
@@ -400,9 +383,9 @@ int main(int argc, char** argv) {
             }
             for (const std::size_t r : {1, 2}) {
                 add("keyed/tumbling/replicas:" + std::to_string(r), s,
-                    [r](benchmark::State& st) { keyed_case(st, r); });
+                    [r](benchmark::State& st) { keyed_case<false>(st, r); });
                 add("keyed/tumbling-event/replicas:" + std::to_string(r), s,
-                    [r](benchmark::State& st) { keyed_event_case(st, r); });
+                    [r](benchmark::State& st) { keyed_case<true>(st, r); });
             }
         },
         print_summary);
